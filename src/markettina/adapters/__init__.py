@@ -1,0 +1,1 @@
+"""Adapters: the outside world (Stripe, AI, social networks, storage, e-mail) behind ports."""

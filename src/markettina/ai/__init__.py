@@ -1,0 +1,1 @@
+"""AI services: AI jobs, text/image/video generations and Brand DNA."""

@@ -1,0 +1,1 @@
+"""Analytics: post metrics, sentiment, competitors and performance predictions."""

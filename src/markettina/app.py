@@ -1,0 +1,74 @@
+"""Builds the FastAPI application: middleware, error handlers, routers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+
+from . import __version__
+from .kernel.db import migrations, server
+from .kernel.db.engine import open_database
+from .kernel.db.urls import DatabaseURLs
+from .kernel.logs import configure_logging, get_logger
+from .kernel.web.health import health_router
+from .kernel.web.problems import install_problem_handlers
+from .kernel.web.request_context import HttpMetrics, RequestContextMiddleware
+from .settings import Settings, get_settings
+
+log = get_logger(__name__)
+
+
+def _resolve_urls(settings: Settings) -> DatabaseURLs:
+    choice = server.resolve(
+        database_url=settings.database_url,
+        database_name=settings.database_name,
+        data_dir=settings.data_dir,
+        owner_password=settings.owner_password,
+        app_password=settings.app_password,
+    )
+    return choice.urls
+
+
+def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = None) -> FastAPI:
+    """The API. ``urls`` names the database (by default: the configured or embedded one)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database_urls = urls or _resolve_urls(settings)
+        app.state.database = open_database(
+            database_urls.app,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_max_overflow,
+        )
+        app.state.expected_heads = migrations.heads()
+        log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    registry = CollectorRegistry()
+    for collector in (ProcessCollector, PlatformCollector, GCCollector):
+        collector(registry=registry)
+
+    app = FastAPI(
+        title="Markettina API",
+        version=__version__,
+        summary="AI-assisted marketing: campaigns, brand-true content, publishing, analytics.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
+    app.include_router(health_router(registry=registry))
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory markettina.app:app_factory``."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings=settings)

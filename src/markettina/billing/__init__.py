@@ -1,0 +1,1 @@
+"""Billing: token wallets and ledger, pricing, Stripe payments, invoices, promos, referrals."""

@@ -1,0 +1,311 @@
+"""``markettina``: run the API and the workers, migrate, and look after the database.
+
+Exit codes scripts can rely on: 0 success, 1 unexpected failure, 2 bad usage,
+3 database unreachable (or the embedded server failed to start), 4 migration failure or
+schema not at head, 5 port already in use, 6 cancelled at a confirmation prompt.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import socket
+import subprocess
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .kernel.db import bootstrap, embedded, migrations, server
+from .kernel.db.bootstrap import DatabaseUnreachableError
+from .kernel.db.embedded import EmbeddedServerError
+from .kernel.db.migrations import MigrationError
+from .kernel.db.urls import as_libpq_url
+from .settings import Settings, get_settings
+
+EXIT_UNEXPECTED = 1
+EXIT_DATABASE = 3
+EXIT_MIGRATION = 4
+EXIT_PORT_IN_USE = 5
+EXIT_CANCELLED = 6
+
+console = Console(stderr=True, highlight=False)
+app = typer.Typer(
+    help="Markettina: the open-source backend for AI-assisted marketing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+migrate_app = typer.Typer(help="Move the schema between revisions.", no_args_is_help=True)
+db_app = typer.Typer(help="Look after the database server.", no_args_is_help=True)
+app.add_typer(migrate_app, name="migrate")
+app.add_typer(db_app, name="db")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def resolve_server(
+    settings: Settings, *, stop_embedded_on_exit: bool = True
+) -> server.ServerChoice:
+    """The configured server, or the embedded one started on demand; roles created if missing."""
+    try:
+        return server.resolve(
+            database_url=settings.database_url,
+            database_name=settings.database_name,
+            data_dir=settings.data_dir,
+            owner_password=settings.owner_password,
+            app_password=settings.app_password,
+            stop_embedded_on_exit=stop_embedded_on_exit,
+        )
+    except (DatabaseUnreachableError, EmbeddedServerError) as exc:
+        fail(str(exc), EXIT_DATABASE)
+    except ValueError as exc:
+        fail(f"MARKETTINA_DATABASE_URL: {exc}", EXIT_DATABASE)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use (try --port)", EXIT_PORT_IN_USE)
+            fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_PORT_IN_USE)
+
+
+def upgrade_to_head(choice: server.ServerChoice) -> None:
+    try:
+        migrations.upgrade(choice.urls.owner, "head")
+    except MigrationError as exc:
+        fail(str(exc), EXIT_MIGRATION)
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit
+    instead runs the exit hooks, so the embedded server is released (and stopped when no
+    other process holds it)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port to listen on.", min=1, max=65535)
+    ] = None,
+) -> None:
+    """Migrate the database to the latest schema, then serve the API."""
+    import uvicorn
+
+    from .app import create_app
+    from .kernel.logs import configure_logging
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    configure_logging(settings.log_level, json=settings.log_json)
+    ensure_port_free(host, port)
+    choice = resolve_server(settings)
+    console.print(f"database: {choice.description}")
+    upgrade_to_head(choice)
+    console.print(f"serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
+    api = create_app(urls=choice.urls, settings=settings)
+    exit_cleanly_on_sigterm()
+    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at once by this worker.", min=1, max=64)
+    ] = None,
+    queue: Annotated[
+        list[str] | None, typer.Option(help="Queue to take jobs from (repeatable; default all).")
+    ] = None,
+) -> None:
+    """Run background jobs and the periodic schedule until stopped (SIGINT/SIGTERM)."""
+    from .kernel.logs import configure_logging
+    from .worker import run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    choice = resolve_server(settings)
+    try:
+        current = migrations.current(choice.urls.owner)
+    except Exception as exc:
+        fail(f"cannot read the schema revision: {exc}", EXIT_DATABASE)
+    if tuple(sorted(current)) != tuple(sorted(migrations.heads())):
+        fail("the schema is not at head: run `markettina migrate upgrade` first", EXIT_MIGRATION)
+    console.print(f"database: {choice.description}")
+    run_worker(
+        choice.urls,
+        concurrency=concurrency or settings.worker_concurrency,
+        queues=queue or settings.worker_queues or None,
+    )
+
+
+@migrate_app.command("upgrade")
+def migrate_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision (default: head).")] = "head",
+) -> None:
+    """Apply migrations up to REVISION."""
+    choice = resolve_server(get_settings())
+    try:
+        migrations.upgrade(choice.urls.owner, revision)
+    except MigrationError as exc:
+        fail(str(exc), EXIT_MIGRATION)
+    console.print(f"at revision {', '.join(migrations.current(choice.urls.owner)) or 'base'}")
+
+
+@migrate_app.command("downgrade")
+def migrate_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision: an id, -1, or base.")],
+) -> None:
+    """Revert migrations down to REVISION (base removes every table: destructive)."""
+    choice = resolve_server(get_settings())
+    try:
+        migrations.downgrade(choice.urls.owner, revision)
+    except MigrationError as exc:
+        fail(str(exc), EXIT_MIGRATION)
+    console.print(f"at revision {', '.join(migrations.current(choice.urls.owner)) or 'base'}")
+
+
+@migrate_app.command("current")
+def migrate_current() -> None:
+    """Print the revision the database is at (exit 4 when it is behind head)."""
+    choice = resolve_server(get_settings())
+    current = migrations.current(choice.urls.owner)
+    heads = migrations.heads()
+    typer.echo(", ".join(current) or "base")
+    if tuple(sorted(current)) != tuple(sorted(heads)):
+        console.print(f"behind head ({', '.join(heads)})")
+        raise typer.Exit(EXIT_MIGRATION)
+
+
+@migrate_app.command("history")
+def migrate_history() -> None:
+    """List the revisions, newest first."""
+    table = Table("revision", "down revision", "description")
+    for info in migrations.history():
+        name = f"{info.revision} (head)" if info.is_head else info.revision
+        table.add_row(name, info.down_revision or "-", info.message)
+    Console().print(table)
+
+
+ROLE_CHOICES = ("app", "owner", "admin")
+
+
+@db_app.command("url")
+def db_url(
+    role: Annotated[str, typer.Option(help="app, owner or admin.")] = "app",
+    show_password: Annotated[bool, typer.Option(help="Print the password too.")] = False,
+) -> None:
+    """Print the connection URL (the embedded server is started and left running)."""
+    if role not in ROLE_CHOICES:
+        fail(f"--role must be one of {', '.join(ROLE_CHOICES)}", 2)
+    choice = resolve_server(get_settings(), stop_embedded_on_exit=False)
+    url = getattr(choice.urls, role).set(drivername="postgresql")
+    typer.echo(url.render_as_string(hide_password=not show_password))
+
+
+@db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def db_psql(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option(help="app, owner or admin.")] = "owner",
+) -> None:
+    """Open psql on the database (extra arguments go to psql)."""
+    if role not in ROLE_CHOICES:
+        fail(f"--role must be one of {', '.join(ROLE_CHOICES)}", 2)
+    settings = get_settings()
+    choice = resolve_server(settings)
+    url = as_libpq_url(getattr(choice.urls, role))
+    psql = embedded.psql_path(settings.data_dir)
+    result = subprocess.run([str(psql), url, *ctx.args], check=False)  # noqa: S603
+    raise typer.Exit(result.returncode)
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say which server is used, whether it runs, where its data lives, and the schema revision."""
+    settings = get_settings()
+    table = Table(show_header=False)
+    if settings.database_url:
+        table.add_row("server", "external (MARKETTINA_DATABASE_URL)")
+        choice = resolve_server(settings)
+    else:
+        state = embedded.status(settings.data_dir)
+        table.add_row("server", "embedded PostgreSQL")
+        table.add_row("data", str(embedded.pgdata_path(settings.data_dir)))
+        table.add_row("initialized", "yes" if state.initialized else "no")
+        table.add_row("PostgreSQL", str(state.postgres_version or "-"))
+        table.add_row("running", f"yes (pid {state.pid})" if state.running else "no")
+        table.add_row("processes attached", ", ".join(map(str, state.handles)) or "none")
+        if not state.running:
+            Console().print(table)
+            return
+        choice = resolve_server(settings)
+    table.add_row("database", choice.urls.database)
+    try:
+        current = ", ".join(migrations.current(choice.urls.owner)) or "base"
+    except Exception as exc:
+        current = f"unknown ({type(exc).__name__})"
+    table.add_row("schema revision", current)
+    table.add_row("head revision", ", ".join(migrations.heads()))
+    Console().print(table)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server (running services lose their database)."""
+    settings = get_settings()
+    if settings.database_url:
+        fail("an external server is configured (MARKETTINA_DATABASE_URL); nothing to stop", 2)
+    if embedded.stop(settings.data_dir):
+        console.print(f"stopped the embedded server in {embedded.pgdata_path(settings.data_dir)}")
+    else:
+        console.print("the embedded server was not running")
+
+
+@db_app.command("reset")
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop the database with all its data, recreate it and migrate it to head."""
+    settings = get_settings()
+    choice = resolve_server(settings)
+    name = choice.urls.database
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("refusing to reset without a terminal to confirm: pass --yes", EXIT_CANCELLED)
+        if not typer.confirm(f"Drop database {name!r} ({choice.description}) and all its data?"):
+            console.print("cancelled")
+            raise typer.Exit(EXIT_CANCELLED)
+    try:
+        bootstrap.drop_database(choice.urls.admin, name)
+        bootstrap.create_database(choice.urls.admin, name)
+        bootstrap.prepare_database(choice.urls.admin, name)
+    except DatabaseUnreachableError as exc:
+        fail(str(exc), EXIT_DATABASE)
+    upgrade_to_head(choice)
+    console.print(f"database {name!r} recreated at revision {', '.join(migrations.heads())}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except (DatabaseUnreachableError, EmbeddedServerError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(EXIT_DATABASE) from None

@@ -1,0 +1,1 @@
+"""Content: campaigns, posts, templates, versions, A/B variants and media."""

@@ -1,0 +1,1 @@
+"""Identity: users, accounts, memberships, API keys, staff, social accounts and permissions."""

@@ -1,0 +1,1 @@
+"""The shared kernel: used by every bounded context, knows none of them."""

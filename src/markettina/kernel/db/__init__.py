@@ -1,0 +1,1 @@
+"""Database access: servers, roles, engines, sessions and the tenant context."""

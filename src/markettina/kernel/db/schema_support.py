@@ -1,0 +1,81 @@
+"""Schema pieces every migration tree needs: the job queue's tables and the app's privileges.
+
+Called from Alembic revisions, which run as markettina_owner.
+"""
+
+from __future__ import annotations
+
+from procrastinate.schema import SchemaManager
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from .urls import APP_ROLE
+
+JOB_QUEUE_TABLES = (
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_jobs",
+    "procrastinate_workers",
+)
+JOB_QUEUE_TYPES = ("procrastinate_job_event_type", "procrastinate_job_status")
+
+
+def install_job_queue(connection: Connection) -> None:
+    """Create Procrastinate's tables, types and functions (the pinned version's schema)."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        cursor.execute(SchemaManager.get_schema())  # many statements: no bind parameters
+
+
+def drop_job_queue(connection: Connection) -> None:
+    functions = connection.execute(
+        text(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' AND p.proname LIKE 'procrastinate\\_%'"
+        )
+    ).scalars()
+    for table in JOB_QUEUE_TABLES:
+        connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    for signature in list(functions):
+        connection.execute(text(f"DROP FUNCTION IF EXISTS {signature} CASCADE"))
+    for type_name in JOB_QUEUE_TYPES:
+        connection.execute(text(f"DROP TYPE IF EXISTS {type_name} CASCADE"))
+
+
+def grant_app_privileges(connection: Connection) -> None:
+    """markettina_app reads and writes rows; it owns nothing and changes no schema.
+
+    Default privileges make every later table of the owner usable by the app too; revisions
+    that need tighter rules (global tables, read models) revoke per table.
+    """
+    for statement in (
+        f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}",
+        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {APP_ROLE}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO {APP_ROLE}",
+        # the app may ask which revision the schema is at, never change it
+        f"REVOKE ALL ON alembic_version FROM {APP_ROLE}",
+        f"GRANT SELECT ON alembic_version TO {APP_ROLE}",
+    ):
+        connection.execute(text(statement))
+
+
+def revoke_app_privileges(connection: Connection) -> None:
+    for statement in (
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+        f"REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {APP_ROLE}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+        f"REVOKE USAGE, SELECT ON SEQUENCES FROM {APP_ROLE}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE EXECUTE ON FUNCTIONS FROM {APP_ROLE}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {APP_ROLE}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {APP_ROLE}",
+        f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM {APP_ROLE}",
+        f"REVOKE USAGE ON SCHEMA public FROM {APP_ROLE}",
+    ):
+        connection.execute(text(statement))

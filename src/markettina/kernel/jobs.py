@@ -1,0 +1,81 @@
+"""The job queue (Procrastinate on the service's own PostgreSQL) and the one way to defer.
+
+Jobs are deferred on the caller's own connection and transaction: a request that rolls
+back leaves no job behind, and one that commits never loses its job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import procrastinate
+import psycopg
+import psycopg_pool
+from procrastinate.tasks import Task
+from sqlalchemy.ext.asyncio import AsyncSession
+
+job_queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
+
+STALLED_AFTER_SECONDS = 60  # a job in 'doing' whose worker stopped heart-beating this long
+FINISHED_JOBS_KEPT_HOURS = 24 * 7
+
+
+async def open_job_queue(conninfo: str, *, max_size: int = 4) -> psycopg_pool.AsyncConnectionPool:
+    """Open the queue on its own pool (the caller closes the returned pool at shutdown)."""
+    pool = psycopg_pool.AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        check=psycopg_pool.AsyncConnectionPool.check_connection,
+    )
+    await pool.open(wait=True, timeout=30)
+    await job_queue.open_async(pool)
+    return pool
+
+
+async def close_job_queue(pool: psycopg_pool.AsyncConnectionPool) -> None:
+    await job_queue.close_async()
+    await pool.close()
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under a session, inside the session's open transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    return driver
+
+
+async def defer_in_transaction(
+    session: AsyncSession,
+    task: Task[Any, Any, Any],
+    *,
+    options: dict[str, Any] | None = None,
+    **task_kwargs: Any,
+) -> int:
+    """Defer ``task`` on the session's transaction; the job exists only if that commits."""
+    connection = await driver_connection(session)
+    deferrer = task.configure(connection=connection, **(options or {}))
+    return await deferrer.defer_async(**task_kwargs)
+
+
+@job_queue.periodic(cron="* * * * *", periodic_id="retry-stalled-jobs")
+@job_queue.task(name="kernel.retry_stalled_jobs", queue="maintenance", queueing_lock="stalled")
+async def retry_stalled_jobs(timestamp: int) -> int:
+    """Put back in the queue the jobs of workers that died mid-job (e.g. SIGKILL)."""
+    manager = job_queue.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS)
+    count = 0
+    for job in stalled:
+        await manager.retry_job(job)
+        count += 1
+    return count
+
+
+@job_queue.periodic(cron="17 3 * * *", periodic_id="prune-finished-jobs")
+@job_queue.task(name="kernel.prune_finished_jobs", queue="maintenance", queueing_lock="prune")
+async def prune_finished_jobs(timestamp: int) -> None:
+    """Keep the queue table small: forget jobs that succeeded more than a week ago."""
+    await job_queue.job_manager.delete_old_jobs(nb_hours=FINISHED_JOBS_KEPT_HOURS)

@@ -1,0 +1,92 @@
+"""Liveness, readiness and metrics endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from ..db.engine import Database
+from ..errors import PROBLEM_CONTENT_TYPE, problem
+
+READINESS_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    checks: dict[str, Any]
+
+
+async def _current_revisions(database: Database) -> tuple[str, ...]:
+    async with database.engine.connect() as conn:
+        exists = (
+            await conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        ).scalar_one()
+        if not exists:
+            return ()
+        rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        return tuple(sorted(r[0] for r in rows))
+
+
+async def check_readiness(database: Database, expected_heads: tuple[str, ...]) -> Readiness:
+    checks: dict[str, Any] = {}
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            current = await _current_revisions(database)
+    except DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            checks["database"] = {"ok": False, "error": type(exc.orig).__name__}
+            checks["migrations"] = {"ok": False, "error": "database unreachable"}
+        else:  # reachable, but the revision cannot be read (e.g. never migrated)
+            checks["database"] = {"ok": True}
+            checks["migrations"] = {"ok": False, "error": type(exc.orig).__name__}
+        return Readiness(ready=False, checks=checks)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+        checks["migrations"] = {"ok": False, "error": "database unreachable"}
+        return Readiness(ready=False, checks=checks)
+    checks["database"] = {"ok": True}
+    at_head = current == tuple(sorted(expected_heads))
+    checks["migrations"] = {"ok": at_head, "current": list(current), "head": list(expected_heads)}
+    return Readiness(ready=at_head, checks=checks)
+
+
+def health_router(*, registry: CollectorRegistry) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="The database is reachable and its schema at the code's head revision",
+        responses={503: {"description": "Not ready", "content": {PROBLEM_CONTENT_TYPE: {}}}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        result = await check_readiness(request.app.state.database, request.app.state.expected_heads)
+        if result.ready:
+            return JSONResponse({"status": "ready", "checks": result.checks})
+        failing = ", ".join(name for name, check in result.checks.items() if not check["ok"])
+        body = problem(
+            status=503,
+            code="not_ready",
+            title="Service not ready",
+            detail=f"failing checks: {failing}",
+            instance="/readyz",
+            checks=result.checks,
+        )
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_CONTENT_TYPE)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

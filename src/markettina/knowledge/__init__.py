@@ -1,0 +1,1 @@
+"""Knowledge base: documents, chunks with embeddings, and search history."""

@@ -1,0 +1,65 @@
+"""One Settings object for the whole service (environment prefix ``MARKETTINA_``)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where the embedded PostgreSQL keeps its data.
+
+    As root the wheel runs PostgreSQL as a system user and widens the permissions of every
+    parent folder of the data directory; under /root that would open the administrator's
+    home to everyone, so root gets /var/lib/markettina, whose parents are world-readable
+    already. Anyone else gets their own per-user data directory.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/markettina")
+    return Path(platformdirs.user_data_dir("markettina", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MARKETTINA_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "An administrative URL of an existing PostgreSQL server (a role that may create "
+            "roles and databases). Unset: an embedded PostgreSQL is started under data_dir."
+        ),
+    )
+    database_name: str = Field(
+        default="markettina",
+        description="Database used on the embedded server (an external URL names its own).",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    owner_password: SecretStr | None = Field(
+        default=None, description="Password of markettina_owner, for servers that ask for one."
+    )
+    app_password: SecretStr | None = Field(
+        default=None, description="Password of markettina_app, for servers that ask for one."
+    )
+    pool_size: int = Field(default=10, ge=1, le=200)
+    pool_max_overflow: int = Field(default=10, ge=0, le=200)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    worker_queues: list[str] = Field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Social: cross-posting, comments and mentions."""

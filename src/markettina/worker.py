@@ -1,0 +1,51 @@
+"""Runs Procrastinate workers and the periodic schedule on the service's database.
+
+Every context's tasks module is imported here, so one worker runs every job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+from .kernel.db.urls import DatabaseURLs, as_libpq_url
+from .kernel.jobs import close_job_queue, job_queue, open_job_queue
+from .kernel.logs import get_logger
+
+# modules whose import registers tasks on the job queue (the kernel's own are in kernel.jobs)
+TASK_MODULES: tuple[str, ...] = ("markettina.kernel.jobs",)
+
+log = get_logger(__name__)
+
+
+def load_tasks() -> None:
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+
+
+async def run_worker_async(
+    urls: DatabaseURLs,
+    *,
+    concurrency: int,
+    queues: list[str] | None,
+    wait: bool = True,
+    install_signal_handlers: bool = True,
+) -> None:
+    load_tasks()
+    pool = await open_job_queue(as_libpq_url(urls.app), max_size=concurrency + 2)
+    log.info("worker_started", concurrency=concurrency, queues=queues or "all")
+    try:
+        await job_queue.run_worker_async(
+            concurrency=concurrency,
+            queues=queues,
+            wait=wait,
+            install_signal_handlers=install_signal_handlers,
+            name="markettina-worker",
+        )
+    finally:
+        await close_job_queue(pool)
+        log.info("worker_stopped")
+
+
+def run_worker(urls: DatabaseURLs, *, concurrency: int, queues: list[str] | None) -> None:
+    asyncio.run(run_worker_async(urls, concurrency=concurrency, queues=queues))

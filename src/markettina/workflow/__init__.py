@@ -1,0 +1,1 @@
+"""Workflow: automations, their executions and schedules, approval chains."""
