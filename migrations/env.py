@@ -45,7 +45,9 @@ try:
             compare_server_default=True,
         )
         with context.begin_transaction():
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
             context.run_migrations()
 finally:
     engine.dispose()

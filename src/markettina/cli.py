@@ -31,7 +31,7 @@ EXIT_MIGRATION = 4
 EXIT_PORT_IN_USE = 5
 EXIT_CANCELLED = 6
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 app = typer.Typer(
     help="Markettina: the open-source backend for AI-assisted marketing.",
     no_args_is_help=True,

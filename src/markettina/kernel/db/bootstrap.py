@@ -23,7 +23,7 @@ def connect(url: URL, *, autocommit: bool = True) -> psycopg.Connection[tuple[ob
     try:
         return psycopg.connect(as_libpq_url(url), autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
-        where = url.render_as_string(hide_password=True)
+        where = url.set(drivername="postgresql").render_as_string(hide_password=True)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnreachableError(f"cannot connect to {where}: {first_line}") from exc
 

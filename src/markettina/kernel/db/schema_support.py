@@ -17,7 +17,6 @@ JOB_QUEUE_TABLES = (
     "procrastinate_jobs",
     "procrastinate_workers",
 )
-JOB_QUEUE_TYPES = ("procrastinate_job_event_type", "procrastinate_job_status")
 
 
 def install_job_queue(connection: Connection) -> None:
@@ -29,6 +28,9 @@ def install_job_queue(connection: Connection) -> None:
 
 
 def drop_job_queue(connection: Connection) -> None:
+    """Remove every Procrastinate object: tables, then functions, then the types left."""
+    for table in JOB_QUEUE_TABLES:
+        connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     functions = connection.execute(
         text(
             "SELECT p.oid::regprocedure::text FROM pg_proc p "
@@ -36,11 +38,16 @@ def drop_job_queue(connection: Connection) -> None:
             "WHERE n.nspname = 'public' AND p.proname LIKE 'procrastinate\\_%'"
         )
     ).scalars()
-    for table in JOB_QUEUE_TABLES:
-        connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     for signature in list(functions):
         connection.execute(text(f"DROP FUNCTION IF EXISTS {signature} CASCADE"))
-    for type_name in JOB_QUEUE_TYPES:
+    types = connection.execute(
+        text(
+            "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE n.nspname = 'public' AND t.typname LIKE 'procrastinate\\_%' "
+            "AND t.typtype IN ('c', 'e') AND t.typname NOT LIKE '\\_%'"
+        )
+    ).scalars()
+    for type_name in list(types):
         connection.execute(text(f"DROP TYPE IF EXISTS {type_name} CASCADE"))
 
 

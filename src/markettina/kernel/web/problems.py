@@ -11,9 +11,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import PROBLEM_CONTENT_TYPE, FieldError, MarkettinaError, problem
-from ..logs import get_logger
-
-log = get_logger(__name__)
 
 _HTTP_CODES = {
     400: ("bad_request", "Bad request"),
@@ -112,19 +109,9 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled_error", path=request.url.path, exc_info=exc)
-    return problem_response(
-        request,
-        status=500,
-        code="internal_error",
-        title="Internal server error",
-        detail="the server failed to handle the request; it has been logged",
-    )
-
-
 def install_problem_handlers(app: FastAPI) -> None:
+    """Errors with a status of their own. Anything else is turned into a 500 problem by
+    RequestContextMiddleware, inside the request id and access log."""
     app.add_exception_handler(MarkettinaError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected_error)

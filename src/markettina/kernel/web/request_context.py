@@ -10,8 +10,10 @@ import uuid
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import PROBLEM_CONTENT_TYPE, problem
 from ..logs import get_logger
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -37,6 +39,18 @@ class HttpMetrics:
         )
 
 
+def _internal_error(scope: Scope, request_id: str) -> JSONResponse:
+    body = problem(
+        status=500,
+        code="internal_error",
+        title="Internal server error",
+        detail="the server failed to handle the request; it has been logged",
+        instance=scope["path"],
+        request_id=request_id,
+    )
+    return JSONResponse(body, status_code=500, media_type=PROBLEM_CONTENT_TYPE)
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
         self.app = app
@@ -50,18 +64,25 @@ class RequestContextMiddleware:
         request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        started_response = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception:
+                log.exception("unhandled_error", path=scope["path"])
+                if started_response:
+                    raise
+                await _internal_error(scope, request_id)(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
                 route = getattr(scope.get("route"), "path", "unmatched")

@@ -1,0 +1,5 @@
+"""``python -m markettina`` is the ``markettina`` command."""
+
+from markettina.cli import main
+
+main()

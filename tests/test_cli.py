@@ -1,0 +1,135 @@
+"""The CLI's contract with scripts: one-line errors and stable exit codes."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from markettina import cli
+from markettina.kernel.db import migrations
+from markettina.kernel.db.urls import DatabaseURLs
+from markettina.settings import get_settings
+from tests.support.databases import SuiteDatabases
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    runner = CliRunner()
+
+    def invoke(*args: str, database: DatabaseURLs | None = None, url: str | None = None):
+        if database is not None:
+            url = database.admin.set(drivername="postgresql").render_as_string(hide_password=False)
+        if url is not None:
+            monkeypatch.setenv("MARKETTINA_DATABASE_URL", url)
+        get_settings.cache_clear()
+        return runner.invoke(cli.app, list(args))
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_migrate_current_at_head(run, fresh_db: DatabaseURLs) -> None:
+    result = run("migrate", "current", database=fresh_db)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == ", ".join(migrations.heads())
+
+
+def test_migrate_current_behind_head_exits_4(run, databases: SuiteDatabases) -> None:
+    urls = databases.empty("behind")
+    try:
+        result = run("migrate", "current", database=urls)
+    finally:
+        databases.drop(urls)
+    assert result.exit_code == cli.EXIT_MIGRATION
+    assert result.stdout.strip() == "base"
+
+
+def test_downgrade_base_then_upgrade_head_round_trips(run, fresh_db: DatabaseURLs) -> None:
+    down = run("migrate", "downgrade", "base", database=fresh_db)
+    assert down.exit_code == 0, down.output
+    assert migrations.current(fresh_db.owner) == ()
+    up = run("migrate", "upgrade", database=fresh_db)
+    assert up.exit_code == 0, up.output
+    assert migrations.current(fresh_db.owner) == migrations.heads()
+
+
+def test_unknown_revision_is_a_migration_failure(run, fresh_db: DatabaseURLs) -> None:
+    result = run("migrate", "upgrade", "no_such_revision", database=fresh_db)
+    assert result.exit_code == cli.EXIT_MIGRATION
+    assert "error:" in result.output and "Traceback" not in result.output
+    assert migrations.current(fresh_db.owner) == migrations.heads()
+
+
+def test_history_lists_the_baseline(run) -> None:
+    result = run("migrate", "history")
+    assert result.exit_code == 0
+    assert "0001_v1_baseline" in result.stdout
+
+
+def test_unreachable_database_exits_3_with_one_line(run) -> None:
+    result = run("migrate", "current", url="postgresql://postgres@127.0.0.1:1/markettina")
+    assert result.exit_code == cli.EXIT_DATABASE
+    assert "error: cannot connect to postgresql://postgres@127.0.0.1:1/" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_malformed_url_exits_3(run) -> None:
+    result = run("db", "url", url="mysql://root@localhost/x")
+    assert result.exit_code == cli.EXIT_DATABASE
+    assert "not a PostgreSQL URL" in result.output
+
+
+def test_serve_refuses_a_port_in_use(run, fresh_db: DatabaseURLs) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), database=fresh_db)
+    assert result.exit_code == cli.EXIT_PORT_IN_USE
+    assert f"port {port} on 127.0.0.1 is already in use" in result.output
+
+
+def test_db_url_prints_the_app_role_url(run, fresh_db: DatabaseURLs) -> None:
+    result = run("db", "url", database=fresh_db)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("postgresql://markettina_app")
+    assert fresh_db.database in result.stdout
+
+
+def test_db_url_rejects_unknown_role(run, fresh_db: DatabaseURLs) -> None:
+    result = run("db", "url", "--role", "root", database=fresh_db)
+    assert result.exit_code == 2
+
+
+def test_db_status_shows_revisions(run, fresh_db: DatabaseURLs) -> None:
+    result = run("db", "status", database=fresh_db)
+    assert result.exit_code == 0
+    assert "external" in result.stdout and migrations.heads()[0] in result.stdout
+
+
+def test_db_stop_has_nothing_to_stop_on_an_external_server(run, fresh_db: DatabaseURLs) -> None:
+    result = run("db", "stop", database=fresh_db)
+    assert result.exit_code == 2
+    assert "nothing to stop" in result.output
+
+
+def test_db_reset_needs_confirmation(run, fresh_db: DatabaseURLs) -> None:
+    result = run("db", "reset", database=fresh_db)
+    assert result.exit_code == cli.EXIT_CANCELLED
+    assert migrations.current(fresh_db.owner) == migrations.heads()
+
+
+def test_db_reset_with_yes_recreates_at_head(run, fresh_db: DatabaseURLs) -> None:
+    from markettina.kernel.db import bootstrap
+
+    with bootstrap.connect(fresh_db.owner) as conn:
+        conn.execute("CREATE TABLE scratch_marker (id int)")
+    result = run("db", "reset", "--yes", database=fresh_db)
+    assert result.exit_code == 0, result.output
+    with bootstrap.connect(fresh_db.owner) as conn:
+        gone = conn.execute("SELECT to_regclass('scratch_marker')").fetchone()
+    assert gone == (None,)
+    assert migrations.current(fresh_db.owner) == migrations.heads()
