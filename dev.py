@@ -76,7 +76,7 @@ def check() -> int:
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by any python3
         say("Python 3.11 or newer is needed")
         return 2
     if not argv or argv[0] in {"-h", "--help", "help"}:

@@ -37,7 +37,7 @@ async def run_worker_async(
     try:
         await job_queue.run_worker_async(
             concurrency=concurrency,
-            queues=queues,
+            queues=queues or None,  # type: ignore[arg-type]  # None means every queue
             wait=wait,
             install_signal_handlers=install_signal_handlers,
             name="markettina-worker",

