@@ -39,7 +39,7 @@ def uv() -> str:
     say(f"installing uv {UV_VERSION} into {TOOLS} (first run only)")
     subprocess.run([sys.executable, "-m", "venv", str(TOOLS)], check=True)
     subprocess.run(
-        [str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
+        [str(TOOLS / BIN / "python"), "-m", "pip", "install", "-qq", f"uv=={UV_VERSION}"],
         check=True,
     )
     return str(local)
