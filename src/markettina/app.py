@@ -21,24 +21,13 @@ from .settings import Settings, get_settings
 log = get_logger(__name__)
 
 
-def _resolve_urls(settings: Settings) -> DatabaseURLs:
-    choice = server.resolve(
-        database_url=settings.database_url,
-        database_name=settings.database_name,
-        data_dir=settings.data_dir,
-        owner_password=settings.owner_password,
-        app_password=settings.app_password,
-    )
-    return choice.urls
-
-
 def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = None) -> FastAPI:
     """The API. ``urls`` names the database (by default: the configured or embedded one)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database_urls = urls or _resolve_urls(settings)
+        database_urls = urls or server.from_settings(settings).urls
         app.state.database = open_database(
             database_urls.app,
             pool_size=settings.pool_size,

@@ -54,14 +54,7 @@ def resolve_server(
 ) -> server.ServerChoice:
     """The configured server, or the embedded one started on demand; roles created if missing."""
     try:
-        return server.resolve(
-            database_url=settings.database_url,
-            database_name=settings.database_name,
-            data_dir=settings.data_dir,
-            owner_password=settings.owner_password,
-            app_password=settings.app_password,
-            stop_embedded_on_exit=stop_embedded_on_exit,
-        )
+        return server.from_settings(settings, stop_embedded_on_exit=stop_embedded_on_exit)
     except (DatabaseUnreachableError, EmbeddedServerError) as exc:
         fail(str(exc), EXIT_DATABASE)
     except ValueError as exc:
@@ -155,17 +148,21 @@ def worker(
     )
 
 
+def _move_schema(action: str, revision: str) -> None:
+    choice = resolve_server(get_settings())
+    try:
+        getattr(migrations, action)(choice.urls.owner, revision)
+    except MigrationError as exc:
+        fail(str(exc), EXIT_MIGRATION)
+    console.print(f"at revision {', '.join(migrations.current(choice.urls.owner)) or 'base'}")
+
+
 @migrate_app.command("upgrade")
 def migrate_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision (default: head).")] = "head",
 ) -> None:
     """Apply migrations up to REVISION."""
-    choice = resolve_server(get_settings())
-    try:
-        migrations.upgrade(choice.urls.owner, revision)
-    except MigrationError as exc:
-        fail(str(exc), EXIT_MIGRATION)
-    console.print(f"at revision {', '.join(migrations.current(choice.urls.owner)) or 'base'}")
+    _move_schema("upgrade", revision)
 
 
 @migrate_app.command("downgrade")
@@ -173,12 +170,7 @@ def migrate_downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision: an id, -1, or base.")],
 ) -> None:
     """Revert migrations down to REVISION (base removes every table: destructive)."""
-    choice = resolve_server(get_settings())
-    try:
-        migrations.downgrade(choice.urls.owner, revision)
-    except MigrationError as exc:
-        fail(str(exc), EXIT_MIGRATION)
-    console.print(f"at revision {', '.join(migrations.current(choice.urls.owner)) or 'base'}")
+    _move_schema("downgrade", revision)
 
 
 @migrate_app.command("current")

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from markettina.kernel.db import bootstrap
-from markettina.kernel.db.engine import open_database
-from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
-from markettina.kernel.jobs import defer_in_transaction, prune_finished_jobs
+from tests.support.jobs import defer_prune_job
 from tests.support.processes import markettina_env, spawn, stop
 
 pytestmark = pytest.mark.e2e
@@ -25,12 +23,7 @@ def _job_status(urls: DatabaseURLs, job_id: int) -> str:
 
 
 async def test_worker_runs_jobs_until_terminated(fresh_db: DatabaseURLs, tmp_path: Path) -> None:
-    database = open_database(fresh_db.app)
-    try:
-        async with unit_of_work(database.sessions, account_id=None) as session:
-            job_id = await defer_in_transaction(session, prune_finished_jobs, timestamp=1)
-    finally:
-        await database.dispose()
+    job_id = await defer_prune_job(fresh_db)
     url = fresh_db.admin.set(drivername="postgresql").render_as_string(hide_password=False)
     log = tmp_path / "worker.log"
     worker = spawn(

@@ -12,6 +12,7 @@ from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.jobs import defer_in_transaction, prune_finished_jobs
 from markettina.worker import run_worker_async
+from tests.support.jobs import defer_prune_job
 
 COUNT_JOBS = text("SELECT count(*) FROM procrastinate_jobs WHERE task_name = :task")
 
@@ -58,12 +59,7 @@ class TestDeferInTransaction:
 
 class TestWorker:
     async def test_worker_runs_a_deferred_job(self, fresh_db: DatabaseURLs) -> None:
-        database = open_database(fresh_db.app)
-        try:
-            async with unit_of_work(database.sessions, account_id=None) as session:
-                job_id = await defer_in_transaction(session, prune_finished_jobs, timestamp=1)
-        finally:
-            await database.dispose()
+        job_id = await defer_prune_job(fresh_db)
         await run_worker_async(
             fresh_db,
             concurrency=1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...settings import Settings
 from . import embedded
 from .bootstrap import bootstrap
 from .urls import DatabaseURLs
@@ -20,6 +21,18 @@ class ServerChoice:
         if self.embedded_data_dir is not None:
             return f"embedded PostgreSQL, data in {embedded.pgdata_path(self.embedded_data_dir)}"
         return f"PostgreSQL at {self.urls.admin.render_as_string(hide_password=True)}"
+
+
+def from_settings(settings: Settings, *, stop_embedded_on_exit: bool = True) -> ServerChoice:
+    """The server the settings name (or the embedded one), with roles and database ready."""
+    return resolve(
+        database_url=settings.database_url,
+        database_name=settings.database_name,
+        data_dir=settings.data_dir,
+        owner_password=settings.owner_password,
+        app_password=settings.app_password,
+        stop_embedded_on_exit=stop_embedded_on_exit,
+    )
 
 
 def _secret(value: object | None) -> str | None:
