@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+import markettina.schema  # noqa: F401  (registers every context's tables)
+from markettina.kernel.db.autogenerate import compare_type, include_object
 from markettina.kernel.db.base import Base
 
 # any fixed number: serialises concurrent `serve`/`migrate` start-ups on one database
@@ -41,8 +43,9 @@ try:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
-            compare_type=True,
+            compare_type=compare_type,
             compare_server_default=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             connection.execute(

@@ -257,6 +257,28 @@ def db_status() -> None:
     Console().print(table)
 
 
+@db_app.command("stats")
+def db_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Count, from the live catalog, what the seed promises (contexts, tables, views, ...)."""
+    import json
+
+    from .database_stats import collect
+
+    choice = resolve_server(get_settings())
+    with bootstrap.connect(choice.urls.owner) as conn:
+        statistics = collect(conn)
+    if as_json:
+        for statistic in statistics:
+            typer.echo(json.dumps(statistic.as_dict()))
+        return
+    table = Table("metric", "in the database", "seed promises", "")
+    for s in statistics:
+        table.add_row(s.metric, str(s.count), f"{s.floor}+", "ok" if s.met else "below")
+    Console().print(table)
+
+
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded server (running services lose their database)."""

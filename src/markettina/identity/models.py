@@ -216,8 +216,13 @@ class SocialAccount(TenantScoped, Audited, SoftDeleted, Versioned, Base):
     sync_status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
     sync_error: Mapped[str | None] = mapped_column(Text)
 
+    # the database's ON DELETE CASCADE removes the records; the ORM must not blank account_id
     health: Mapped[list[SocialAccountHealth]] = relationship(
-        back_populates="social_account", lazy="raise", overlaps="social_account"
+        back_populates="social_account",
+        lazy="raise",
+        overlaps="social_account",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
 

@@ -7,6 +7,7 @@ requests, owns nothing and never bypasses row-level security.
 from __future__ import annotations
 
 import contextlib
+from typing import LiteralString
 
 import psycopg
 from psycopg import sql
@@ -28,11 +29,20 @@ def connect(url: URL, *, autocommit: bool = True) -> psycopg.Connection[tuple[ob
         raise DatabaseUnreachableError(f"cannot connect to {where}: {first_line}") from exc
 
 
-def _ensure_role(cur: psycopg.Cursor[tuple[object, ...]], name: str, password: str | None) -> None:
+# The owner runs migrations and cross-tenant maintenance (view refresh, retention), so it
+# bypasses row-level security; the app never does.
+OWNER_OPTIONS: LiteralString = "LOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE"
+APP_OPTIONS: LiteralString = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+
+
+def _ensure_role(
+    cur: psycopg.Cursor[tuple[object, ...]], name: str, options: LiteralString, password: str | None
+) -> None:
     cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
     verb = "ALTER" if cur.fetchone() else "CREATE"
-    options = sql.SQL("LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
-    statement = sql.SQL("{} ROLE {} WITH {}").format(sql.SQL(verb), sql.Identifier(name), options)
+    statement = sql.SQL("{} ROLE {} WITH {}").format(
+        sql.SQL(verb), sql.Identifier(name), sql.SQL(options)
+    )
     if password is not None:
         statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
     # another process may create it between our check and our CREATE
@@ -44,8 +54,8 @@ def ensure_roles(
     admin: URL, *, owner_password: str | None = None, app_password: str | None = None
 ) -> None:
     with connect(admin.set(database="postgres")) as conn, conn.cursor() as cur:
-        _ensure_role(cur, OWNER_ROLE, owner_password)
-        _ensure_role(cur, APP_ROLE, app_password)
+        _ensure_role(cur, OWNER_ROLE, OWNER_OPTIONS, owner_password)
+        _ensure_role(cur, APP_ROLE, APP_OPTIONS, app_password)
 
 
 def database_exists(admin: URL, name: str) -> bool:

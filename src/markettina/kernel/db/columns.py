@@ -49,7 +49,11 @@ def tenant_fk(
 def one_of(column: str, values: Sequence[str], *, name: str | None = None) -> CheckConstraint:
     """A status-like text column restricted to ``values`` (rule 8)."""
     allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return CheckConstraint(f"{column} IN ({allowed})", name=name or column)
+    return CheckConstraint(
+        f"{column} IN ({allowed})",
+        name=name or column,
+        info={"column": column, "allowed": tuple(values)},
+    )
 
 
 class TenantScoped:
@@ -64,7 +68,11 @@ class TenantScoped:
 
 
 class LegacyTenantScoped:
-    """A v1 table that kept its integer identity id: primary key (account_id, id)."""
+    """A v1 table that kept its integer identity id.
+
+    SQLAlchemy puts an identity column first in a primary key built from columns, so these
+    tables declare ``PrimaryKeyConstraint("account_id", "id")`` in ``__table_args__``.
+    """
 
     account_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("accounts.id"), primary_key=True, sort_order=-100

@@ -89,3 +89,29 @@ def revoke_app_privileges(connection: Connection) -> None:
         f"REVOKE USAGE ON SCHEMA public FROM {APP_ROLE}",
     ):
         connection.execute(text(statement))
+
+
+TENANT_PREDICATE = "account_id = nullif(current_setting('app.current_account_id', true), '')::uuid"
+TENANT_POLICY = "tenant_isolation"
+
+
+def enable_tenant_isolation(connection: Connection, table: str) -> None:
+    """Row-level security on a tenant table: one policy for reads and writes (rule 3).
+
+    FORCE makes it hold for the table's owner too; only roles with BYPASSRLS (none of ours)
+    and superusers are exempt.
+    """
+    connection.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+    connection.execute(text(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
+    connection.execute(
+        text(
+            f"CREATE POLICY {TENANT_POLICY} ON {table} "
+            f"USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})"
+        )
+    )
+
+
+def disable_tenant_isolation(connection: Connection, table: str) -> None:
+    connection.execute(text(f"DROP POLICY IF EXISTS {TENANT_POLICY} ON {table}"))
+    connection.execute(text(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY"))
+    connection.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..db.integrity import translate_integrity_error
 from ..errors import PROBLEM_CONTENT_TYPE, FieldError, MarkettinaError, problem
 
 _HTTP_CODES = {
@@ -109,9 +111,15 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IntegrityError)
+    return await _on_domain_error(request, translate_integrity_error(exc))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Errors with a status of their own. Anything else is turned into a 500 problem by
     RequestContextMiddleware, inside the request id and access log."""
     app.add_exception_handler(MarkettinaError, _on_domain_error)
+    app.add_exception_handler(IntegrityError, _on_integrity_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

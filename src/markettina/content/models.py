@@ -1,0 +1,470 @@
+"""Content: marketing and CRM (v1), campaigns, templates, versions, A/B variants, media."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, CHAR, JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from markettina.kernel.db.base import Base
+from markettina.kernel.db.columns import (
+    Audited,
+    Created,
+    LegacyTenantScoped,
+    SoftDeleted,
+    TenantScoped,
+    Versioned,
+    one_of,
+    tenant_fk,
+)
+
+_CAMPAIGN_POSTS_JOIN = (
+    "and_(Campaign.account_id == ScheduledPost.account_id,"
+    " Campaign.id == foreign(ScheduledPost.campaign_id))"
+)
+
+# Owned children: removing one from its collection deletes it; deleting the parent is left to
+# ON DELETE CASCADE (unloaded collections are not fetched just to be deleted).
+_OWNED = "all, delete-orphan"
+
+# --- v1 tables (marketing), now tenant-owned ---------------------------------------------
+
+
+class Lead(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        # explicit: an implicit key would put the identity column first, giving (id, account_id)
+        PrimaryKeyConstraint("account_id", "id"),
+        one_of(
+            "status",
+            ("NEW", "CONTACTED", "QUALIFIED", "PROPOSAL_SENT", "NEGOTIATION", "WON", "LOST"),
+        ),
+        CheckConstraint("score BETWEEN 0 AND 100", name="score_range"),
+        Index("ix_leads_user_id", "user_id"),
+        Index("ix_leads_created_by", "created_by"),
+        Index("ix_leads_status", "status"),
+        Index("ix_leads_account_id_status_created_at", "account_id", "status", "created_at"),
+    )
+
+    # Nullable since v1: imported leads may have no known owner.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'NEW'"))
+    score: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class EmailCampaign(TenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "email_campaigns"
+    __table_args__ = (
+        one_of("status", ("draft", "scheduled", "sending", "sent", "failed", "cancelled")),
+        CheckConstraint(
+            "sent_count >= 0 AND open_count >= 0 AND click_count >= 0"
+            " AND bounce_count >= 0 AND unsubscribe_count >= 0",
+            name="counters_non_negative",
+        ),
+        Index("ix_email_campaigns_user_id", "user_id"),
+        Index("ix_email_campaigns_created_by", "created_by"),
+        Index("ix_email_campaigns_status_scheduled_at", "status", "scheduled_at"),
+        Index(
+            "ix_email_campaigns_account_id_status_created_at",
+            "account_id",
+            "status",
+            "created_at",
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'draft'"))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    sent_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    open_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    click_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    bounce_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    unsubscribe_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ScheduledPost(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "scheduled_posts"
+    __table_args__ = (
+        # explicit, as on leads: keeps account_id first in the key
+        PrimaryKeyConstraint("account_id", "id"),
+        tenant_fk(["campaign_id"], "campaigns", ondelete="SET NULL (campaign_id)"),
+        one_of(
+            "status",
+            (
+                "draft",
+                "pending_approval",
+                "scheduled",
+                "publishing",
+                "published",
+                "failed",
+                "cancelled",
+            ),
+        ),
+        Index("ix_scheduled_posts_user_id", "user_id"),
+        Index("ix_scheduled_posts_created_by", "created_by"),
+        Index("ix_scheduled_posts_status_scheduled_at", "status", "scheduled_at"),
+        Index(
+            "ix_scheduled_posts_account_id_status_created_at",
+            "account_id",
+            "status",
+            "created_at",
+        ),
+        Index("ix_scheduled_posts_account_id_campaign_id", "account_id", "campaign_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(Text)
+    media_urls: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    hashtags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    platforms: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    status: Mapped[str] = mapped_column(Text, server_default=text("'draft'"))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ai_generated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    platform_post_ids: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    # Only campaign_id is written through this pair: detaching a post must never null account_id.
+    campaign: Mapped[Campaign | None] = relationship(
+        back_populates="posts", lazy="raise", primaryjoin=_CAMPAIGN_POSTS_JOIN
+    )
+
+
+class EditorialCalendar(TenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "editorial_calendars"
+    __table_args__ = (
+        CheckConstraint("start_date <= end_date", name="date_range"),
+        CheckConstraint("jsonb_typeof(entries) = 'array'", name="entries_array"),
+        Index("ix_editorial_calendars_user_id", "user_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    entries: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+
+
+# --- v1 tables (CRM), now tenant-owned ---------------------------------------------------
+
+
+class Customer(TenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint("lifetime_value_cents >= 0", name="lifetime_value_non_negative"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        Index("ix_customers_user_id", "user_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    lifetime_value_cents: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    currency: Mapped[str] = mapped_column(CHAR(3), server_default=text("'EUR'"))
+
+    # Not "notes": that name is the v1 free-text column above.
+    customer_notes: Mapped[list[CustomerNote]] = relationship(
+        back_populates="customer",
+        lazy="raise",
+        overlaps="customer",
+        cascade=_OWNED,
+        passive_deletes=True,
+    )
+    interactions: Mapped[list[CustomerInteraction]] = relationship(
+        back_populates="customer",
+        lazy="raise",
+        overlaps="customer",
+        cascade=_OWNED,
+        passive_deletes=True,
+    )
+
+
+class CustomerNote(TenantScoped, Audited, Base):
+    __tablename__ = "customer_notes"
+    __table_args__ = (
+        tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),
+        Index("ix_customer_notes_account_id_customer_id", "account_id", "customer_id"),
+        Index("ix_customer_notes_user_id", "user_id"),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # The author; ownership follows the customer.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(Text)
+
+    customer: Mapped[Customer] = relationship(
+        back_populates="customer_notes", lazy="raise", overlaps="customer_notes,interactions"
+    )
+
+
+class CustomerInteraction(TenantScoped, Audited, Base):
+    __tablename__ = "customer_interactions"
+    __table_args__ = (
+        tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),
+        Index(
+            "ix_customer_interactions_account_id_customer_id_occurred_at",
+            "account_id",
+            "customer_id",
+            "occurred_at",
+        ),
+        Index("ix_customer_interactions_user_id", "user_id"),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    interaction_type: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+    customer: Mapped[Customer] = relationship(
+        back_populates="interactions", lazy="raise", overlaps="customer_notes,interactions"
+    )
+
+
+# --- v2: campaigns, templates, versions, A/B variants, media -----------------------------
+
+
+class Campaign(TenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        one_of("status", ("planning", "active", "paused", "completed", "archived")),
+        CheckConstraint("start_date <= end_date", name="date_range"),
+        CheckConstraint(
+            "spent_tokens >= 0 AND (budget_tokens IS NULL OR budget_tokens >= 0)",
+            name="tokens_non_negative",
+        ),
+        CheckConstraint(
+            "budget_tokens IS NULL OR spent_tokens <= budget_tokens", name="spent_within_budget"
+        ),
+        CheckConstraint(
+            "(target_reach IS NULL OR target_reach >= 0)"
+            " AND (target_engagement IS NULL OR target_engagement >= 0)"
+            " AND (target_conversions IS NULL OR target_conversions >= 0)"
+            " AND (target_leads IS NULL OR target_leads >= 0)",
+            name="targets_non_negative",
+        ),
+        Index("ix_campaigns_account_id_status_created_at", "account_id", "status", "created_at"),
+        Index("ix_campaigns_created_by", "created_by"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'planning'"))
+    target_reach: Mapped[int | None] = mapped_column(Integer)
+    # A count of interactions, like the analytics "engagement" (the rate is separate there).
+    target_engagement: Mapped[int | None] = mapped_column(Integer)
+    target_conversions: Mapped[int | None] = mapped_column(Integer)
+    target_leads: Mapped[int | None] = mapped_column(Integer)
+    budget_tokens: Mapped[int | None] = mapped_column(Integer)
+    spent_tokens: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    posts: Mapped[list[ScheduledPost]] = relationship(
+        back_populates="campaign",
+        lazy="raise",
+        primaryjoin=_CAMPAIGN_POSTS_JOIN,
+        passive_deletes=True,
+    )
+
+
+class ContentTemplate(TenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "content_templates"
+    __table_args__ = (
+        CheckConstraint("usage_count >= 0", name="usage_count_non_negative"),
+        CheckConstraint("jsonb_typeof(variables) = 'array'", name="variables_array"),
+        Index("ix_content_templates_account_id_content_type", "account_id", "content_type"),
+        Index("ix_content_templates_created_by", "created_by"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(Text)
+    template_content: Mapped[str] = mapped_column(Text)
+    variables: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    tone_of_voice: Mapped[str | None] = mapped_column(Text)
+    target_audience: Mapped[str | None] = mapped_column(Text)
+    usage_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    is_public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ContentVersion(TenantScoped, Created, Base):
+    """Append-only snapshots of any content; content_id is text because posts have int ids."""
+
+    __tablename__ = "content_versions"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id",
+            "content_type",
+            "content_id",
+            "version_number",
+            name="uq_content_versions_account_id_content_type_content_id_version",
+        ),
+        CheckConstraint("version_number >= 1", name="version_number_positive"),
+        Index("ix_content_versions_created_by", "created_by"),
+    )
+
+    content_type: Mapped[str] = mapped_column(Text)
+    content_id: Mapped[str] = mapped_column(Text)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    change_summary: Mapped[str | None] = mapped_column(Text)
+    changed_fields: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ContentVariant(TenantScoped, Audited, Base):
+    """An A/B variant of any content (polymorphic parent, as in content_versions)."""
+
+    __tablename__ = "content_variants"
+    __table_args__ = (
+        CheckConstraint("traffic_percent BETWEEN 0 AND 100", name="traffic_percent_range"),
+        CheckConstraint(
+            "impressions >= 0 AND clicks >= 0 AND conversions >= 0",
+            name="counters_non_negative",
+        ),
+        Index(
+            "ix_content_variants_account_id_parent_content",
+            "account_id",
+            "parent_content_type",
+            "parent_content_id",
+        ),
+        # at most one winner per tested content
+        Index(
+            "uq_content_variants_winner_per_parent",
+            "account_id",
+            "parent_content_type",
+            "parent_content_id",
+            unique=True,
+            postgresql_where=text("is_winner"),
+        ),
+    )
+
+    parent_content_type: Mapped[str] = mapped_column(Text)
+    parent_content_id: Mapped[str] = mapped_column(Text)
+    variant_name: Mapped[str] = mapped_column(Text)
+    variant_content: Mapped[str] = mapped_column(Text)
+    traffic_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default=text("0"))
+    impressions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    clicks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    conversions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    engagement_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
+    is_winner: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+class MediaAsset(TenantScoped, Audited, SoftDeleted, Versioned, Base):
+    __tablename__ = "media_assets"
+    __table_args__ = (
+        CheckConstraint("file_size_bytes >= 0", name="file_size_non_negative"),
+        CheckConstraint(
+            "(width IS NULL OR width > 0) AND (height IS NULL OR height > 0)",
+            name="dimensions_positive",
+        ),
+        CheckConstraint(
+            "duration_seconds IS NULL OR duration_seconds >= 0", name="duration_non_negative"
+        ),
+        CheckConstraint("usage_count >= 0", name="usage_count_non_negative"),
+        Index("ix_media_assets_created_by", "created_by"),
+    )
+
+    filename: Mapped[str] = mapped_column(Text)
+    original_filename: Mapped[str | None] = mapped_column(Text)
+    mime_type: Mapped[str] = mapped_column(Text)
+    file_size_bytes: Mapped[int] = mapped_column(BigInteger)
+    storage_provider: Mapped[str] = mapped_column(Text, server_default=text("'local'"))
+    storage_path: Mapped[str] = mapped_column(Text)
+    public_url: Mapped[str | None] = mapped_column(Text)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    is_ai_generated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    ai_prompt: Mapped[str | None] = mapped_column(Text)
+    ai_model: Mapped[str | None] = mapped_column(Text)
+    alt_text: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    usage_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    tags: Mapped[list[MediaTag]] = relationship(
+        back_populates="media_asset",
+        lazy="raise",
+        overlaps="media_asset",
+        cascade=_OWNED,
+        passive_deletes=True,
+    )
+
+
+class MediaTag(TenantScoped, Audited, Base):
+    __tablename__ = "media_tags"
+    __table_args__ = (
+        UniqueConstraint("account_id", "media_asset_id", "tag"),
+        tenant_fk(["media_asset_id"], "media_assets", ondelete="CASCADE"),
+        one_of("tag_type", ("user", "ai", "system")),
+        CheckConstraint("confidence BETWEEN 0 AND 1", name="confidence_range"),
+        # "which assets carry this tag" is the library's search
+        Index("ix_media_tags_account_id_tag", "account_id", "tag"),
+    )
+
+    media_asset_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    tag: Mapped[str] = mapped_column(Text)
+    tag_type: Mapped[str] = mapped_column(Text, server_default=text("'user'"))
+    confidence: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+
+    media_asset: Mapped[MediaAsset] = relationship(
+        back_populates="tags", lazy="raise", overlaps="tags"
+    )
