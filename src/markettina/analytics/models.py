@@ -46,6 +46,7 @@ class AnalyticsEvent(TenantScoped, Base):
     __tablename__ = "analytics_events"
     __table_args__ = (
         Index("ix_analytics_events_event_name_occurred_at", "event_name", "occurred_at"),
+        Index("ix_analytics_events_account_id_occurred_at", "account_id", "occurred_at"),
     )
 
     event_name: Mapped[str] = mapped_column(Text)

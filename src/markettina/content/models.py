@@ -64,6 +64,8 @@ class Lead(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
         Index("ix_leads_created_by", "created_by"),
         Index("ix_leads_status", "status"),
         Index("ix_leads_account_id_status_created_at", "account_id", "status", "created_at"),
+        # the default list: an account's newest leads, whatever their status
+        Index("ix_leads_account_id_created_at", "account_id", "created_at"),
     )
 
     # Nullable since v1: imported leads may have no known owner.

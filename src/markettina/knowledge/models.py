@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
-    REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -27,6 +26,7 @@ from markettina.kernel.db.base import Base
 from markettina.kernel.db.columns import (
     Audited,
     Created,
+    Embedding,
     SoftDeleted,
     TenantScoped,
     Versioned,
@@ -132,7 +132,7 @@ class DocumentChunk(TenantScoped, Created, Base):
     chunk_size: Mapped[int] = mapped_column(Integer)
     embedding_id: Mapped[str | None] = mapped_column(Text)
     embedding_model: Mapped[str | None] = mapped_column(Text)
-    embedding: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))
+    embedding: Mapped[list[float] | None] = mapped_column(Embedding())
     search_vector: Mapped[str] = mapped_column(
         TSVECTOR, Computed("to_tsvector('simple'::regconfig, chunk_text)", persisted=True)
     )

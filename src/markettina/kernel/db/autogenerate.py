@@ -38,7 +38,8 @@ def compare_type(
 ) -> bool | None:
     """document_chunks.embedding is pgvector's ``vector`` where the server has it, else
     ``real[]`` as the model declares: both are the model's intent."""
-    if isinstance(metadata_type, ARRAY) and isinstance(metadata_type.item_type, REAL):
+    declared = getattr(metadata_type, "impl", metadata_type)
+    if isinstance(declared, ARRAY) and isinstance(declared.item_type, REAL):
         reflected = type(inspected_type).__name__.lower()
         if reflected in {"nulltype", "vector"}:
             return False

@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    REAL,
     CheckConstraint,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Identity,
     Integer,
+    TypeDecorator,
     Uuid,
     text,
 )
@@ -54,6 +58,25 @@ def one_of(column: str, values: Sequence[str], *, name: str | None = None) -> Ch
         name=name or column,
         info={"column": column, "allowed": tuple(values)},
     )
+
+
+class Embedding(TypeDecorator[list[float]]):
+    """A float vector: ``real[]`` in the models, pgvector's ``vector`` where the server has it.
+
+    Lists bind as ``real[]`` (pgvector casts them on assignment); a ``vector`` comes back
+    as text like ``[0.1,0.2]`` (its type is not registered with the driver) and is parsed.
+    """
+
+    impl = ARRAY(REAL)
+    cache_ok = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        def process(value: Any) -> list[float] | None:
+            if value is None or isinstance(value, list):
+                return value
+            return [float(x) for x in str(value).strip("[]{}").split(",") if x.strip()]
+
+        return process
 
 
 class TenantScoped:
