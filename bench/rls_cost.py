@@ -41,9 +41,9 @@ def seed(conn: psycopg.Connection[Any], rows: int, accounts: int) -> list[str]:
     conn.execute(
         """
         INSERT INTO leads (account_id, name, email, status, score, created_at)
-        SELECT a.ids[1 + (i % %(n)s)], 'Lead ' || i, 'lead' || i || '@example.com',
-               (ARRAY['NEW','CONTACTED','QUALIFIED','WON','LOST'])[1 + (i % 5)],
-               i % 101, now() - (i % 525600) * interval '1 minute'
+        SELECT a.ids[1 + mod(i, %(n)s)], 'Lead ' || i, 'lead' || i || '@example.com',
+               (ARRAY['NEW','CONTACTED','QUALIFIED','WON','LOST'])[1 + mod(i, 5)],
+               mod(i, 101), now() - mod(i, 525600) * interval '1 minute'
         FROM generate_series(1, %(rows)s) AS i,
              (SELECT array_agg(id) AS ids FROM accounts WHERE slug LIKE 'bench-%%') AS a
         """,

@@ -133,3 +133,27 @@ def test_db_reset_with_yes_recreates_at_head(run, fresh_db: DatabaseURLs) -> Non
         gone = conn.execute("SELECT to_regclass('scratch_marker')").fetchone()
     assert gone == (None,)
     assert migrations.current(fresh_db.owner) == migrations.heads()
+
+
+def test_db_stats_counts_the_seed_figures_from_the_catalog(run, fresh_db: DatabaseURLs) -> None:
+    import json
+
+    from markettina.schema import V1_TABLES, metadata
+
+    result = run("db", "stats", "--json", database=fresh_db)
+    assert result.exit_code == 0, result.output
+    stats = {row["metric"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert stats["bounded contexts"]["count"] == 9
+    assert stats["new tables"]["count"] == len(set(metadata.tables) - V1_TABLES) >= 45
+    tenant_tables = [t for t in metadata.tables.values() if "account_id" in t.c]
+    # one policy per tenant table, plus the DEFAULT partition of domain_events
+    assert stats["RLS policies"]["count"] == len(tenant_tables) + 1
+    assert stats["indexes"]["count"] >= 80
+    assert stats["indexes"]["met"] and stats["new tables"]["met"]
+    assert {row["floor"] for row in stats.values()} == {9, 45, 6, 80, 5, 10}
+
+
+def test_db_stats_table(run, fresh_db: DatabaseURLs) -> None:
+    result = run("db", "stats", database=fresh_db)
+    assert result.exit_code == 0
+    assert "bounded contexts" in result.stdout and "seed promises" in result.stdout

@@ -1,6 +1,7 @@
 """A violated constraint becomes a typed error naming the offending field, never a 500.
 
-unique -> 409 Conflict; foreign key, check, not-null -> 422 ValidationFailed. The fields
+unique -> 409 Conflict; foreign key, check, not-null -> 422 ValidationFailed; a row outside
+the acting account (row-level security) -> 403 Forbidden. The fields
 come from the constraint's columns as the models declare them (account_id left out: the
 caller never sends it).
 """
@@ -10,9 +11,9 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import CheckConstraint, Index, Table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
-from ..errors import Conflict, FieldError, MarkettinaError, ValidationFailed
+from ..errors import Conflict, FieldError, Forbidden, MarkettinaError, ValidationFailed
 from .base import Base
 
 UNIQUE_VIOLATION = "23505"
@@ -20,6 +21,7 @@ FOREIGN_KEY_VIOLATION = "23503"
 NOT_NULL_VIOLATION = "23502"
 CHECK_VIOLATION = "23514"
 EXCLUSION_VIOLATION = "23P01"
+INSUFFICIENT_PRIVILEGE = "42501"  # also what a row-level security WITH CHECK raises
 
 FIELD_PREFIX = "body."
 
@@ -49,7 +51,8 @@ def constraint_fields(table_name: str | None, constraint_name: str | None) -> li
     return [name for name in _columns_of(table, constraint_name) if name != "account_id"]
 
 
-def translate_integrity_error(exc: IntegrityError) -> MarkettinaError:
+def translate_database_error(exc: DBAPIError) -> MarkettinaError | None:
+    """The typed error for a refused change, or None for a failure that is ours (a 500)."""
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
     diag = getattr(orig, "diag", None)
@@ -75,4 +78,6 @@ def translate_integrity_error(exc: IntegrityError) -> MarkettinaError:
         return ValidationFailed(
             f"{where}: violates rule {constraint}", errors=errors(f"violates {constraint}", "check")
         )
-    return ValidationFailed("the change violates a database rule")
+    if sqlstate == INSUFFICIENT_PRIVILEGE:
+        return Forbidden("the change touches rows outside the acting account")
+    return None

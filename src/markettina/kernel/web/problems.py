@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..db.integrity import translate_integrity_error
+from ..db.integrity import translate_database_error
 from ..errors import PROBLEM_CONTENT_TYPE, FieldError, MarkettinaError, problem
 
 _HTTP_CODES = {
@@ -111,15 +111,18 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, IntegrityError)
-    return await _on_domain_error(request, translate_integrity_error(exc))
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    translated = translate_database_error(exc)
+    if translated is None:
+        raise exc  # not the caller's fault: a 500 from the request middleware
+    return await _on_domain_error(request, translated)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Errors with a status of their own. Anything else is turned into a 500 problem by
     RequestContextMiddleware, inside the request id and access log."""
     app.add_exception_handler(MarkettinaError, _on_domain_error)
-    app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
