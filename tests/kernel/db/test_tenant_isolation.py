@@ -135,9 +135,10 @@ async def test_references_cannot_cross_accounts(
             values[column.name] = foreign_parent[element.column.name]
     values["account_id"] = other
     await set_tenant(app_connection, other)
-    with pytest.raises(IntegrityError, match="foreign key"):
+    with pytest.raises(IntegrityError) as refused:
         async with app_connection.begin_nested():
             await app_connection.execute(table.insert().values(**values))
+    assert refused.value.orig.sqlstate == "23503"  # foreign_key_violation
 
 
 async def test_feature_flags_show_global_defaults_and_own_overrides_only(
