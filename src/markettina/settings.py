@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 
+    event_retention_months: int = Field(
+        default=6, ge=1, le=120, description="Processed domain events are kept this long."
+    )
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_queues: list[str] = Field(default_factory=list)
 

@@ -9,7 +9,7 @@ import asyncio
 import importlib
 
 from .kernel.db.urls import DatabaseURLs, as_libpq_url
-from .kernel.jobs import close_job_queue, job_queue, open_job_queue
+from .kernel.jobs import close_job_queue, configure_maintenance, job_queue, open_job_queue
 from .kernel.logs import get_logger
 
 # modules whose import registers tasks on the job queue (the kernel's own are in kernel.jobs)
@@ -32,6 +32,7 @@ async def run_worker_async(
     install_signal_handlers: bool = True,
 ) -> None:
     load_tasks()
+    configure_maintenance(as_libpq_url(urls.owner))
     pool = await open_job_queue(as_libpq_url(urls.app), max_size=concurrency + 2)
     log.info("worker_started", concurrency=concurrency, queues=queues or "all")
     try:

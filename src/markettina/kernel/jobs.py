@@ -16,8 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 job_queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
+# cross-tenant maintenance runs as the owner (it must see every account); the worker sets
+# the owner's connection string at start-up
+_maintenance_conninfo: str | None = None
+
 STALLED_AFTER_SECONDS = 60  # a job in 'doing' whose worker stopped heart-beating this long
 FINISHED_JOBS_KEPT_HOURS = 24 * 7
+EVENT_MONTHS_AHEAD = 3
 
 
 async def open_job_queue(conninfo: str, *, max_size: int = 4) -> psycopg_pool.AsyncConnectionPool:
@@ -32,6 +37,18 @@ async def open_job_queue(conninfo: str, *, max_size: int = 4) -> psycopg_pool.As
     await pool.open(wait=True, timeout=30)
     await job_queue.open_async(pool)
     return pool
+
+
+def configure_maintenance(owner_conninfo: str) -> None:
+    global _maintenance_conninfo
+    _maintenance_conninfo = owner_conninfo
+
+
+async def maintenance_connection() -> psycopg.AsyncConnection[Any]:
+    """An autocommit connection as the schema owner, for the named maintenance functions."""
+    if _maintenance_conninfo is None:
+        raise RuntimeError("maintenance jobs need configure_maintenance(owner_conninfo) first")
+    return await psycopg.AsyncConnection.connect(_maintenance_conninfo, autocommit=True)
 
 
 async def close_job_queue(pool: psycopg_pool.AsyncConnectionPool) -> None:
@@ -79,3 +96,32 @@ async def retry_stalled_jobs(timestamp: int) -> int:
 async def prune_finished_jobs(timestamp: int) -> None:
     """Keep the queue table small: forget jobs that succeeded more than a week ago."""
     await job_queue.job_manager.delete_old_jobs(nb_hours=FINISHED_JOBS_KEPT_HOURS)
+
+
+@job_queue.periodic(cron="7 2 * * *", periodic_id="maintain-event-partitions")
+@job_queue.task(
+    name="kernel.maintain_event_partitions", queue="maintenance", queueing_lock="events"
+)
+async def maintain_event_partitions(timestamp: int) -> dict[str, list[str]]:
+    """Keep this month and the next three partitioned; drop processed months past retention."""
+    from markettina.settings import get_settings
+
+    retention = get_settings().event_retention_months
+    async with await maintenance_connection() as conn:
+        created = await conn.execute(
+            "SELECT * FROM ensure_domain_event_partitions(%s)", (EVENT_MONTHS_AHEAD,)
+        )
+        created_names = [str(row[0]) for row in await created.fetchall()]
+        dropped = await conn.execute(
+            "SELECT * FROM drop_expired_domain_event_partitions(%s)", (retention,)
+        )
+        return {"created": created_names, "dropped": [str(r[0]) for r in await dropped.fetchall()]}
+
+
+@job_queue.periodic(cron="37 2 * * *", periodic_id="purge-idempotency-keys")
+@job_queue.task(name="kernel.purge_idempotency_keys", queue="maintenance", queueing_lock="idem")
+async def purge_idempotency_keys(timestamp: int) -> int:
+    """Idempotency keys are kept 24 hours."""
+    async with await maintenance_connection() as conn:
+        row = await (await conn.execute("SELECT purge_expired_idempotency_keys()")).fetchone()
+        return int(row[0]) if row else 0
