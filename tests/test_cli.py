@@ -138,6 +138,7 @@ def test_db_reset_with_yes_recreates_at_head(run, fresh_db: DatabaseURLs) -> Non
 def test_db_stats_counts_the_seed_figures_from_the_catalog(run, fresh_db: DatabaseURLs) -> None:
     import json
 
+    from markettina.kernel.db import bootstrap
     from markettina.schema import V1_TABLES, metadata
 
     result = run("db", "stats", "--json", database=fresh_db)
@@ -146,8 +147,14 @@ def test_db_stats_counts_the_seed_figures_from_the_catalog(run, fresh_db: Databa
     assert stats["bounded contexts"]["count"] == 9
     assert stats["new tables"]["count"] == len(set(metadata.tables) - V1_TABLES) >= 45
     tenant_tables = [t for t in metadata.tables.values() if "account_id" in t.c]
-    # one policy per tenant table, plus the DEFAULT partition of domain_events
-    assert stats["RLS policies"]["count"] == len(tenant_tables) + 1
+    with bootstrap.connect(fresh_db.owner) as conn:
+        partitions = conn.execute(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'domain_events'::regclass"
+        ).fetchone()[0]
+    # one policy per tenant table and one per partition of domain_events
+    assert stats["RLS policies"]["count"] == len(tenant_tables) + partitions
+    assert stats["materialized views"]["count"] == 6
+    assert stats["trigger families"]["count"] >= 5
     assert stats["indexes"]["count"] >= 80
     assert stats["indexes"]["met"] and stats["new tables"]["met"]
     assert {row["floor"] for row in stats.values()} == {9, 45, 6, 80, 5, 10}
@@ -157,3 +164,27 @@ def test_db_stats_table(run, fresh_db: DatabaseURLs) -> None:
     result = run("db", "stats", database=fresh_db)
     assert result.exit_code == 0
     assert "bounded contexts" in result.stdout and "seed promises" in result.stdout
+
+
+def test_views_refresh_reports_every_read_model(run, fresh_db: DatabaseURLs) -> None:
+    import json
+
+    result = run("views", "refresh", "--json", database=fresh_db)
+    assert result.exit_code == 0, result.output
+    refreshed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["view"] for r in refreshed] == [
+        "mv_dashboard_kpis", "mv_social_performance", "mv_lead_funnel",
+        "mv_content_performance", "mv_ai_usage", "mv_competitor_comparison",
+    ]  # fmt: skip
+    assert all(r["duration_ms"] >= 0 for r in refreshed)
+
+
+def test_views_refresh_says_when_another_refresh_runs(run, fresh_db: DatabaseURLs) -> None:
+    from markettina.analytics.read_models import REFRESH_LOCK_KEY
+    from markettina.kernel.db import bootstrap
+
+    with bootstrap.connect(fresh_db.owner, autocommit=False) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))
+        result = run("views", "refresh", database=fresh_db)
+    assert result.exit_code == cli.EXIT_BUSY
+    assert "another refresh is running" in result.output

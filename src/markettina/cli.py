@@ -2,7 +2,8 @@
 
 Exit codes scripts can rely on: 0 success, 1 unexpected failure, 2 bad usage,
 3 database unreachable (or the embedded server failed to start), 4 migration failure or
-schema not at head, 5 port already in use, 6 cancelled at a confirmation prompt.
+schema not at head, 5 port already in use, 6 cancelled at a confirmation prompt, 7 busy
+(another read model refresh is running).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ EXIT_DATABASE = 3
 EXIT_MIGRATION = 4
 EXIT_PORT_IN_USE = 5
 EXIT_CANCELLED = 6
+EXIT_BUSY = 7
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 app = typer.Typer(
@@ -40,8 +42,12 @@ app = typer.Typer(
 )
 migrate_app = typer.Typer(help="Move the schema between revisions.", no_args_is_help=True)
 db_app = typer.Typer(help="Look after the database server.", no_args_is_help=True)
+views_app = typer.Typer(
+    help="Look after the read models (materialized views).", no_args_is_help=True
+)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(db_app, name="db")
+app.add_typer(views_app, name="views")
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -313,6 +319,53 @@ def db_reset(
         fail(str(exc), EXIT_DATABASE)
     upgrade_to_head(choice)
     console.print(f"database {name!r} recreated at revision {', '.join(migrations.heads())}")
+
+
+@views_app.command("refresh")
+def views_refresh(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per view.")] = False,
+) -> None:
+    """Refresh the six read models now, as the schema owner (the worker does it every 15 min)."""
+    import json
+
+    import psycopg
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from .analytics.read_models import VIEWS, Refresh, iter_refresh_read_models
+
+    choice = resolve_server(get_settings())
+    done: list[Refresh] = []
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn())
+    progress = Progress(*columns, TimeElapsedColumn(), console=console, transient=as_json)
+    try:
+        with bootstrap.connect(choice.urls.owner) as conn, progress:
+            bar = progress.add_task(VIEWS[0], total=len(VIEWS))
+            # one transaction under the refresh lock; each view is reported as it completes
+            for refresh in iter_refresh_read_models(conn):
+                done.append(refresh)
+                following = VIEWS[len(done)] if len(done) < len(VIEWS) else "done"
+                progress.update(bar, completed=len(done), description=following)
+    except psycopg.errors.UndefinedFunction:
+        fail("the schema has no read models: run `markettina migrate upgrade`", EXIT_MIGRATION)
+    except psycopg.Error as exc:
+        fail(f"refresh failed: {str(exc).strip().splitlines()[0]}", EXIT_DATABASE)
+    if not done:
+        fail("another refresh is running: nothing done (try again when it ends)", EXIT_BUSY)
+    if as_json:
+        for r in done:
+            row = {"view": r.view_name, "rows": r.rows, "duration_ms": r.duration_ms}
+            typer.echo(json.dumps({**row, "refreshed_at": r.refreshed_at.isoformat()}))
+        return
+    table = Table("view", "rows", "took")
+    for r in done:
+        table.add_row(r.view_name, str(r.rows), f"{r.duration_ms} ms")
+    Console().print(table)
 
 
 def main() -> None:

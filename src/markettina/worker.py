@@ -13,7 +13,7 @@ from .kernel.jobs import close_job_queue, configure_maintenance, job_queue, open
 from .kernel.logs import get_logger
 
 # modules whose import registers tasks on the job queue (the kernel's own are in kernel.jobs)
-TASK_MODULES: tuple[str, ...] = ("markettina.kernel.jobs",)
+TASK_MODULES: tuple[str, ...] = ("markettina.kernel.jobs", "markettina.analytics.tasks")
 
 log = get_logger(__name__)
 

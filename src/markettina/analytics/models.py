@@ -241,3 +241,16 @@ class PerformancePrediction(TenantScoped, Created, Base):
     ai_model: Mapped[str | None] = mapped_column(Text)
     valid_from: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReadModelRefresh(Base):
+    """When each read model (materialized view) was last refreshed, how long that took and
+    how many rows it holds. Global: the views span every account."""
+
+    __tablename__ = "read_model_refreshes"
+    __table_args__ = (CheckConstraint("duration_ms >= 0 AND rows >= 0", name="non_negative"),)
+
+    view_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(BigInteger)
