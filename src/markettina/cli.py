@@ -9,10 +9,12 @@ schema not at head, 5 port already in use, 6 cancelled at a confirmation prompt,
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -47,7 +49,9 @@ views_app = typer.Typer(
 )
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(db_app, name="db")
+docs_app = typer.Typer(help="Generate the project's documentation.", no_args_is_help=True)
 app.add_typer(views_app, name="views")
+app.add_typer(docs_app, name="docs")
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -366,6 +370,56 @@ def views_refresh(
     for r in done:
         table.add_row(r.view_name, str(r.rows), f"{r.duration_ms} ms")
     Console().print(table)
+
+
+@docs_app.command("database")
+def docs_database(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write into (its decisions.md is kept).")
+    ] = Path("docs/database"),
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Document the configured database itself (at head) instead of a scratch "
+            "database migrated to head on the same server.",
+        ),
+    ] = False,
+) -> None:
+    """Write the DDL parts, ER diagram, ER schema, DDD mapping and README of docs/database/
+    from the live catalog of a database at head."""
+    from .database_docs import DumpError, GenerationError, main_docs
+
+    choice = resolve_server(get_settings())
+
+    def wrote(path: Path) -> None:
+        console.print(f"[green]wrote[/] {path}")
+
+    if live:
+        current, heads = migrations.current(choice.urls.owner), migrations.heads()
+        if set(current) != set(heads):
+            fail(
+                f"the database is at {', '.join(current) or 'no revision'}, head is "
+                f"{', '.join(heads)}: run `markettina migrate upgrade` first",
+                EXIT_MIGRATION,
+            )
+        target = choice.urls
+    else:
+        # a fresh database: the output then depends only on the migrations
+        target = choice.urls.with_database(f"markettina_docs_{os.getpid()}")
+        bootstrap.create_database(target.admin, target.database)
+    try:
+        if not live:
+            bootstrap.prepare_database(target.admin, target.database)
+            migrations.upgrade(target.owner, "head")
+        main_docs(target.owner, out, on_file=wrote)
+    except MigrationError as exc:
+        fail(str(exc), EXIT_MIGRATION)
+    except (DumpError, GenerationError) as exc:
+        fail(str(exc), EXIT_UNEXPECTED)
+    finally:
+        if not live:
+            bootstrap.drop_database(target.admin, target.database)
 
 
 def main() -> None:
