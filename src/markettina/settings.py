@@ -56,6 +56,26 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs access tokens. Unset outside production: generated once and kept "
+        "in data_dir/secrets.json.",
+    )
+    encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Fernet keys for secrets at rest, newest first (rotation keeps old ones "
+        "readable). Unset outside production: generated once, like secret_key.",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed logins before the account is locked."
+    )
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Links in e-mails point here."
+    )
+
     event_retention_months: int = Field(
         default=6, ge=1, le=120, description="Processed domain events are kept this long."
     )

@@ -54,6 +54,9 @@ class User(Audited, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     is_verified: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # login throttling: consecutive failures, and the lock they set
+    failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AdminUser(Audited, Base):
@@ -143,6 +146,8 @@ class Account(Audited, SoftDeleted, Versioned, Base):
     parent_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id"), index=True
     )
+    # set by staff: the account's tokens and keys stop working at once
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AccountMembership(TenantScoped, Audited, Base):
@@ -279,3 +284,78 @@ class UserPermission(TenantScoped, Base):
     )
     granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- v2: sign-in state ----------------------------------------------------------------------
+
+
+class RefreshToken(Base):
+    """One refresh token of a rotation family. A token used twice revokes its whole family."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        Index("ix_refresh_tokens_user_id", "user_id"),
+        Index("ix_refresh_tokens_family_id", "family_id"),
+        Index("ix_refresh_tokens_session_account_id", "session_account_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # the account the session acts for (a person's token, not tenant data: no RLS)
+    session_account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(INET)
+
+
+class UserToken(Created, Base):
+    """A one-time link sent by e-mail: verify the address, or reset the password."""
+
+    __tablename__ = "user_tokens"
+    __table_args__ = (
+        one_of("purpose", ("verify_email", "reset_password")),
+        Index("ix_user_tokens_user_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccountInvitation(TenantScoped, Created, Base):
+    """An invitation to join an account with a role, accepted through a one-time token."""
+
+    __tablename__ = "account_invitations"
+    __table_args__ = (
+        one_of("role", ("owner", "admin", "editor", "viewer")),
+        Index("ix_account_invitations_invited_by", "invited_by"),
+        Index("ix_account_invitations_accepted_by", "accepted_by"),
+        Index(
+            "uq_account_invitations_open_email",
+            "account_id",
+            func.lower(text("email")),
+            unique=True,
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+    )
+
+    email: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
