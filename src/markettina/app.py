@@ -13,6 +13,7 @@ from .kernel.db import migrations, server
 from .kernel.db.engine import open_database
 from .kernel.db.urls import DatabaseURLs
 from .kernel.logs import configure_logging, get_logger
+from .kernel.secrets_store import resolve_secrets
 from .kernel.web.health import health_router
 from .kernel.web.problems import install_problem_handlers
 from .kernel.web.request_context import HttpMetrics, RequestContextMiddleware
@@ -34,6 +35,12 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
             max_overflow=settings.pool_max_overflow,
         )
         app.state.expected_heads = migrations.heads()
+        app.state.secrets = resolve_secrets(
+            secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
+            encryption_keys=[k.get_secret_value() for k in settings.encryption_keys],
+            data_dir=settings.data_dir,
+            production=settings.environment == "production",
+        )
         log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
         try:
             yield

@@ -24,17 +24,27 @@ class FieldError:
 
 class MarkettinaError(Exception):
     status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
+    code: str = "bad_request"  # per class; an instance may narrow it
     title: ClassVar[str] = "Bad request"
+    headers: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, detail: str | None = None, *, errors: list[FieldError] | None = None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        code: str | None = None,
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors or []
+        if code is not None:  # a more precise stable code than the class's
+            self.code = code
 
 
 class Unauthorized(MarkettinaError):
     status, code, title = 401, "unauthorized", "Authentication required"
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="markettina"'}
 
 
 class PaymentRequired(MarkettinaError):

@@ -76,6 +76,7 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         title=exc.title,
         detail=exc.detail,
         errors=exc.errors,
+        headers=dict(exc.headers) or None,
     )
 
 

@@ -1,0 +1,248 @@
+"""Who is calling, and for which account: resolved once per request, before the tenant
+is set, then frozen into an ``Actor`` the services receive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
+
+from .models import Account, ApiKey, RefreshToken, User, UserPermission
+from .permissions import ROLE_PERMISSIONS, Grant, Resource, authorize
+
+ACCESS_AUDIENCE = "markettina-api"
+API_KEY_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" or "api_key"
+    home_account_id: uuid.UUID
+    user_id: int | None = None
+    api_key_id: uuid.UUID | None = None
+    scopes: frozenset[str] | None = None  # an API key's scopes; None for a person
+    session_family: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The principal acting for one account, with what it may do there."""
+
+    principal: Principal
+    account_id: uuid.UUID
+    role: str | None
+    permissions: frozenset[str]
+    grants: tuple[Grant, ...] = field(default=())
+
+    @property
+    def user_id(self) -> int | None:
+        return self.principal.user_id
+
+    def authorize(self, permission: str, resource: Resource | None = None) -> None:
+        authorize(self.permissions, self.grants, permission, resource)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    bearer: str | None
+    api_key: str | None
+    account_header: str | None
+
+
+def read_credentials(
+    authorization: str | None, api_key: str | None, account: str | None
+) -> Credentials:
+    bearer = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            bearer = value.strip()
+        elif scheme.lower() == "apikey" and value.strip():
+            api_key = value.strip()
+        else:
+            raise Unauthorized(
+                "the Authorization header must be `Bearer <token>` or `ApiKey <key>`"
+            )
+    return Credentials(bearer=bearer, api_key=api_key, account_header=account)
+
+
+async def _memberships(session: AsyncSession, user_id: int) -> dict[uuid.UUID, tuple[str, bool]]:
+    rows = await session.execute(
+        text("SELECT account_id, role, suspended FROM identity_memberships(:user_id)"),
+        {"user_id": user_id},
+    )
+    return {row.account_id: (row.role, row.suspended) for row in rows}
+
+
+async def _principal_from_token(session: AsyncSession, token: str, secret: str) -> Principal:
+    try:
+        claims = read_token(token, secret=secret, audience=ACCESS_AUDIENCE)
+    except TokenError as exc:
+        raise Unauthorized(str(exc), code="invalid_token") from exc
+    if claims.extra.get("typ") != "access":
+        raise Unauthorized("not an access token", code="invalid_token")
+    try:
+        user_id = int(claims.subject)
+        account_id = uuid.UUID(str(claims.extra["acc"]))
+        family = uuid.UUID(str(claims.extra["fam"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("the token is not valid", code="invalid_token") from exc
+    user = (
+        await session.execute(select(User.is_active).where(User.id == user_id))
+    ).scalar_one_or_none()
+    if not user:
+        raise Unauthorized("the user no longer exists or is disabled", code="invalid_token")
+    live_session = await session.execute(
+        select(RefreshToken.id)
+        .where(RefreshToken.family_id == family, RefreshToken.revoked_at.is_(None))
+        .limit(1)
+    )
+    if live_session.first() is None:
+        raise Unauthorized("the session has ended; sign in again", code="session_revoked")
+    return Principal(kind="user", home_account_id=account_id, user_id=user_id,
+                     session_family=family)  # fmt: skip
+
+
+async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal:
+    prefix = api_key_prefix(key)
+    if prefix is None:
+        raise Unauthorized("the API key is not valid", code="invalid_api_key")
+    row = (
+        await session.execute(text("SELECT * FROM identity_api_key(:prefix)"), {"prefix": prefix})
+    ).first()
+    if row is None or not same_digest(key, row.key_hash):
+        raise Unauthorized("the API key is not valid", code="invalid_api_key")
+    now = dt.datetime.now(dt.UTC)
+    if row.revoked_at is not None:
+        raise Unauthorized("the API key has been revoked", code="invalid_api_key")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthorized("the API key has expired", code="invalid_api_key")
+    if row.suspended:
+        raise Forbidden("the account is suspended", code="account_suspended")
+    return Principal(
+        kind="api_key", home_account_id=row.account_id, api_key_id=row.id,
+        scopes=frozenset(row.scopes),
+    )  # fmt: skip
+
+
+def _account_from_header(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "X-Account-Id must be an account id",
+            errors=[FieldError("header.X-Account-Id", "not a valid UUID", "uuid_parsing")],
+        ) from exc
+
+
+async def _target_account(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return (
+        await session.execute(
+            select(Account).where(Account.id == account_id, Account.deleted_at.is_(None))
+        )
+    ).scalar_one_or_none()
+
+
+async def _set_tenant(session: AsyncSession, account_id: uuid.UUID) -> None:
+    await session.execute(
+        text("SELECT set_config('app.current_account_id', :id, true)"), {"id": str(account_id)}
+    )
+
+
+def _refuse_if_suspended(account: Account) -> None:
+    if account.suspended_at is not None or not account.is_active:
+        raise Forbidden("the account is suspended", code="account_suspended")
+
+
+async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secret: str) -> Actor:
+    """The caller and the account it acts for; anything doubtful is refused. Leaves the
+    transaction's tenant set to the acting account."""
+    if credentials.bearer is not None:
+        principal = await _principal_from_token(session, credentials.bearer, secret)
+    elif credentials.api_key is not None:
+        principal = await _principal_from_api_key(session, credentials.api_key)
+    else:
+        raise Unauthorized("sign in, or send an API key")
+
+    home = await _target_account(session, principal.home_account_id)
+    if home is None:
+        raise Unauthorized("the account no longer exists", code="invalid_token")
+    _refuse_if_suspended(home)  # a suspended account's tokens and keys stop at once
+    acting = principal.home_account_id
+    if credentials.account_header:
+        acting = _account_from_header(credentials.account_header)
+    account = home if acting == home.id else await _target_account(session, acting)
+    if account is None:
+        raise NotFound("no such account", code="account_not_found")
+
+    if principal.kind == "user":
+        assert principal.user_id is not None
+        role = _role_in(account, await _memberships(session, principal.user_id))
+        if role is None and acting == home.id:
+            raise Unauthorized("you are no longer a member of this account", code="invalid_token")
+        if role is None:
+            raise NotFound("no such account", code="account_not_found")
+        permissions = ROLE_PERMISSIONS[role]
+    else:
+        # a key acts for its account and that account's sub-accounts, within its scopes
+        if acting != home.id and account.parent_account_id != home.id:
+            raise NotFound("no such account", code="account_not_found")
+        role = None
+        permissions = principal.scopes or frozenset()
+    _refuse_if_suspended(account)
+
+    if principal.api_key_id is not None:
+        await _set_tenant(session, home.id)
+        await _touch_api_key(session, key_id=principal.api_key_id, account=home.id)
+    await _set_tenant(session, acting)
+    grants = await _grants(session, principal, acting)
+    return Actor(principal=principal, account_id=acting, role=role, permissions=permissions,
+                 grants=grants)  # fmt: skip
+
+
+def _role_in(account: Account, memberships: dict[uuid.UUID, tuple[str, bool]]) -> str | None:
+    """A member's own role; otherwise, on an agency's sub-account, their role in the agency."""
+    if account.id in memberships:
+        return memberships[account.id][0]
+    if account.parent_account_id is not None and account.parent_account_id in memberships:
+        return memberships[account.parent_account_id][0]
+    return None
+
+
+async def _grants(
+    session: AsyncSession, principal: Principal, account: uuid.UUID
+) -> tuple[Grant, ...]:
+    if principal.user_id is None:
+        return ()
+    now = dt.datetime.now(dt.UTC)
+    rows = await session.execute(
+        select(
+            UserPermission.permission, UserPermission.resource_type, UserPermission.resource_id
+        ).where(
+            UserPermission.account_id == account,
+            UserPermission.user_id == principal.user_id,
+            or_(UserPermission.expires_at.is_(None), UserPermission.expires_at > now),
+        )
+    )
+    return tuple(Grant(r.permission, r.resource_type, r.resource_id) for r in rows)
+
+
+async def _touch_api_key(session: AsyncSession, *, key_id: uuid.UUID, account: uuid.UUID) -> None:
+    """Record use at most once a minute (a write per request would cost more than it tells)."""
+    now = dt.datetime.now(dt.UTC)
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.account_id == account,
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - API_KEY_TOUCH_INTERVAL),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

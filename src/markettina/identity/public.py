@@ -1,0 +1,12 @@
+"""What other contexts may use from identity: the request pipeline and authorization."""
+
+from __future__ import annotations
+
+from .dependencies import CurrentActor, Transaction, require
+from .permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Resource
+from .principal import Actor, Principal
+
+__all__ = [
+    "ALL_PERMISSIONS", "ROLE_PERMISSIONS", "Actor", "CurrentActor", "Principal", "Resource",
+    "Transaction", "require",
+]  # fmt: skip
