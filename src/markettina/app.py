@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from . import __version__
+from .identity import api as identity_api
 from .kernel.db import migrations, server
 from .kernel.db.engine import open_database
 from .kernel.db.urls import DatabaseURLs
@@ -60,6 +61,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(registry=registry))
+    app.include_router(identity_api.router)
     return app
 
 

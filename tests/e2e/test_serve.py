@@ -21,7 +21,9 @@ def _admin_url(urls: DatabaseURLs) -> str:
 
 def test_external_server_survives_sigkill(fresh_db: DatabaseURLs, tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "serve.log"
-    env = markettina_env(MARKETTINA_DATABASE_URL=_admin_url(fresh_db))
+    env = markettina_env(
+        MARKETTINA_DATABASE_URL=_admin_url(fresh_db), MARKETTINA_DATA_DIR=str(tmp_path / "data")
+    )
     first = spawn(["serve", "--port", str(port)], env, log)
     try:
         wait_ready(port, first, 60, log)

@@ -12,13 +12,12 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import insert
 
-from markettina.app import create_app
 from markettina.content.models import Campaign
 from markettina.identity.models import Account, User
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
-from tests.support.api import api_client
+from tests.support.api import api_client, make_app
 
 
 class NewUser(BaseModel):
@@ -73,7 +72,7 @@ def _router() -> APIRouter:
 
 @pytest.fixture
 async def client(fresh_db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(urls=fresh_db)
+    app: FastAPI = make_app(fresh_db)
     app.include_router(_router())
     async with api_client(app) as http:
         yield http

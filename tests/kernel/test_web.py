@@ -8,10 +8,9 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Query
 
-from markettina.app import create_app
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.errors import Conflict, FieldError, ValidationFailed
-from tests.support.api import api_client
+from tests.support.api import api_client, make_app
 from tests.support.databases import SuiteDatabases
 
 PROBLEM = "application/problem+json"
@@ -42,7 +41,7 @@ def _probe_router() -> APIRouter:
 
 @pytest.fixture
 async def client(shared_db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(urls=shared_db)
+    app: FastAPI = make_app(shared_db)
     app.include_router(_probe_router())
     async with api_client(app) as http:
         yield http
@@ -64,7 +63,7 @@ class TestHealth:
     async def test_readyz_not_ready_when_schema_is_behind(self, databases: SuiteDatabases) -> None:
         urls = databases.empty("unmigrated")
         try:
-            async with api_client(create_app(urls=urls)) as http:
+            async with api_client(make_app(urls)) as http:
                 response = await http.get("/readyz")
         finally:
             databases.drop(urls)
@@ -79,7 +78,7 @@ class TestHealth:
         self, shared_db: DatabaseURLs
     ) -> None:
         gone = shared_db.with_database("mkt_no_such_database")
-        async with api_client(create_app(urls=gone)) as http:
+        async with api_client(make_app(gone)) as http:
             response = await http.get("/readyz")
         assert response.status_code == 503
         assert response.json()["checks"]["database"]["ok"] is False

@@ -11,11 +11,10 @@ import httpx
 import psycopg
 import pytest
 
-from markettina.app import create_app
 from markettina.kernel import jobs
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
-from tests.support.api import api_client
+from tests.support.api import api_client, make_app
 
 pytestmark = pytest.mark.migrations
 
@@ -88,7 +87,7 @@ async def test_an_event_two_years_ahead_is_stored_and_reported(fresh_db: Databas
     with bootstrap.connect(fresh_db.owner) as conn:
         assert conn.execute("SELECT count(*) FROM domain_events_default").fetchone() == (1,)
 
-    async with api_client(create_app(urls=fresh_db)) as http:
+    async with api_client(make_app(fresh_db)) as http:
         response: httpx.Response = await http.get("/readyz")
     assert response.status_code == 200, response.text  # worth a look, not a reason to stop serving
     assert response.json()["warnings"]["events_outside_partitions"]["count"] == 1

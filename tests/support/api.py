@@ -7,6 +7,13 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
+
+from markettina.app import create_app
+from markettina.kernel.db.urls import DatabaseURLs
+from markettina.settings import Settings
+
+TEST_ENCRYPTION_KEY = "PzM2Y2E4ZjEtZmFrZS1rZXktZm9yLXRlc3RzLW9ubHk="
 
 
 @asynccontextmanager
@@ -15,3 +22,19 @@ async def api_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+def suite_settings() -> Settings:
+    """Settings for apps under test: fixed secrets, nothing written to a real data folder."""
+    from tests.support.identity import TEST_SECRET_KEY
+
+    return Settings(
+        environment="test",
+        secret_key=SecretStr(TEST_SECRET_KEY),
+        encryption_keys=[SecretStr(TEST_ENCRYPTION_KEY)],
+        log_json=True,
+    )
+
+
+def make_app(urls: DatabaseURLs) -> FastAPI:
+    return create_app(urls=urls, settings=suite_settings())

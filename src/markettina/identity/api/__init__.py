@@ -1,0 +1,12 @@
+"""The identity context's HTTP API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import accounts, api_keys, auth
+
+router = APIRouter(prefix="/v1")
+router.include_router(auth.router)
+router.include_router(accounts.router)
+router.include_router(api_keys.router)
