@@ -36,6 +36,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
             max_overflow=settings.pool_max_overflow,
         )
         app.state.expected_heads = migrations.heads()
+        app.state.settings = settings
         app.state.secrets = resolve_secrets(
             secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
             encryption_keys=[k.get_secret_value() for k in settings.encryption_keys],
