@@ -288,12 +288,12 @@ END $$;
 -- Name: identity_api_key(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.identity_api_key(p_prefix text) RETURNS TABLE(account_id uuid, id uuid, key_hash text, scopes text[], expires_at timestamp with time zone, revoked_at timestamp with time zone, suspended boolean)
+CREATE FUNCTION public.identity_api_key(p_prefix text) RETURNS TABLE(account_id uuid, id uuid, key_hash text, scopes text[], expires_at timestamp with time zone, revoked_at timestamp with time zone, suspended boolean, deleted boolean)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
     SELECT k.account_id, k.id, k.key_hash, k.scopes, k.expires_at, k.revoked_at,
-           a.suspended_at IS NOT NULL OR NOT a.is_active OR a.deleted_at IS NOT NULL
+           a.suspended_at IS NOT NULL OR NOT a.is_active, a.deleted_at IS NOT NULL
     FROM api_keys k JOIN accounts a ON a.id = k.account_id
     WHERE k.prefix = p_prefix
 $$;

@@ -41,10 +41,11 @@ $$;
 
 CREATE FUNCTION identity_api_key(p_prefix text)
 RETURNS TABLE (account_id uuid, id uuid, key_hash text, scopes text[],
-               expires_at timestamptz, revoked_at timestamptz, suspended boolean)
+               expires_at timestamptz, revoked_at timestamptz, suspended boolean,
+               deleted boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT k.account_id, k.id, k.key_hash, k.scopes, k.expires_at, k.revoked_at,
-           a.suspended_at IS NOT NULL OR NOT a.is_active OR a.deleted_at IS NOT NULL
+           a.suspended_at IS NOT NULL OR NOT a.is_active, a.deleted_at IS NOT NULL
     FROM api_keys k JOIN accounts a ON a.id = k.account_id
     WHERE k.prefix = p_prefix
 $$;

@@ -76,6 +76,17 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="Links in e-mails point here."
     )
 
+    smtp_host: str | None = Field(
+        default=None, description="Unset: the development mailer writes e-mails to the log."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    mail_from: str = "Markettina <no-reply@markettina.local>"
+
     event_retention_months: int = Field(
         default=6, ge=1, le=120, description="Processed domain events are kept this long."
     )

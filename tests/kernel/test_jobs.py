@@ -78,3 +78,25 @@ class TestWorker:
         finally:
             await engine.dispose()
         assert status == "succeeded"
+
+
+class TestWorkerTwice:
+    async def test_the_queue_reopens_after_a_worker_run(self, fresh_db: DatabaseURLs) -> None:
+        for _ in range(2):
+            job_id = await defer_prune_job(fresh_db)
+            await run_worker_async(
+                fresh_db, concurrency=1, queues=["maintenance"], wait=False,
+                install_signal_handlers=False,
+            )  # fmt: skip
+            engine = create_async_engine(fresh_db.owner, poolclass=NullPool)
+            try:
+                async with engine.connect() as conn:
+                    status = (
+                        await conn.execute(
+                            text("SELECT status FROM procrastinate_jobs WHERE id = :id"),
+                            {"id": job_id},
+                        )
+                    ).scalar_one()
+            finally:
+                await engine.dispose()
+            assert status == "succeeded"

@@ -60,7 +60,9 @@ class Grant:
             return False
         if resource.type != self.resource_type:
             return False
-        return self.resource_id is None or str(self.resource_id) == resource.id
+        if self.resource_id is None:
+            return True
+        return resource.id is not None and str(self.resource_id) == resource.id.strip().lower()
 
 
 def role_allows(role: str | None, permission: str) -> bool:

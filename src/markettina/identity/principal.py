@@ -100,7 +100,11 @@ async def _principal_from_token(session: AsyncSession, token: str, secret: str) 
         raise Unauthorized("the user no longer exists or is disabled", code="invalid_token")
     live_session = await session.execute(
         select(RefreshToken.id)
-        .where(RefreshToken.family_id == family, RefreshToken.revoked_at.is_(None))
+        .where(
+            RefreshToken.family_id == family,
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+        )
         .limit(1)
     )
     if live_session.first() is None:
@@ -123,6 +127,8 @@ async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal:
         raise Unauthorized("the API key has been revoked", code="invalid_api_key")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("the API key has expired", code="invalid_api_key")
+    if row.deleted:
+        raise Unauthorized("the account no longer exists", code="invalid_api_key")
     if row.suspended:
         raise Forbidden("the account is suspended", code="account_suspended")
     return Principal(
@@ -207,11 +213,15 @@ async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secr
 
 
 def _role_in(account: Account, memberships: dict[uuid.UUID, tuple[str, bool]]) -> str | None:
-    """A member's own role; otherwise, on an agency's sub-account, their role in the agency."""
+    """A member's own role; otherwise, on an agency's sub-account, their role in the agency
+    (refused while the agency is suspended)."""
     if account.id in memberships:
         return memberships[account.id][0]
     if account.parent_account_id is not None and account.parent_account_id in memberships:
-        return memberships[account.parent_account_id][0]
+        role, agency_suspended = memberships[account.parent_account_id]
+        if agency_suspended:
+            raise Forbidden("the agency account is suspended", code="account_suspended")
+        return role
     return None
 
 
@@ -234,15 +244,22 @@ async def _grants(
 
 
 async def _touch_api_key(session: AsyncSession, *, key_id: uuid.UUID, account: uuid.UUID) -> None:
-    """Record use at most once a minute (a write per request would cost more than it tells)."""
+    """Record use at most once a minute (a write per request would cost more than it tells);
+    a key row another request is touching right now is skipped, never waited for."""
     now = dt.datetime.now(dt.UTC)
-    await session.execute(
-        update(ApiKey)
+    due = (
+        select(ApiKey.id)
         .where(
             ApiKey.account_id == account,
             ApiKey.id == key_id,
             or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - API_KEY_TOUCH_INTERVAL),
         )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.account_id == account, ApiKey.id == due)
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )

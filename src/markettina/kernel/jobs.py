@@ -35,6 +35,11 @@ async def open_job_queue(conninfo: str, *, max_size: int = 4) -> psycopg_pool.As
         check=psycopg_pool.AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True, timeout=30)
+    # a fresh connector per opening: procrastinate keeps an external pool after closing,
+    # so reopening the same connector would reuse the closed pool
+    connector = procrastinate.PsycopgConnector()
+    job_queue.connector = connector
+    job_queue.job_manager.connector = connector
     await job_queue.open_async(pool)
     return pool
 

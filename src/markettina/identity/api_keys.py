@@ -1,0 +1,118 @@
+"""API keys of an account: issued once (only then is the full key seen), stored as a hash
+behind a visible prefix, scoped, maybe expiring, revocable; the pipeline records their use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from markettina.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from markettina.kernel.pagination import Page, decode_cursor, page_of
+from markettina.kernel.security import new_api_key
+
+from .models import ApiKey
+from .principal import Actor
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    key: str  # the full key: returned once, never stored
+
+
+def after_cursor(
+    cursor: str | None,
+    *,
+    at: InstrumentedAttribute[dt.datetime],
+    id_: InstrumentedAttribute[uuid.UUID],
+) -> ColumnElement[bool] | None:
+    """Keyset condition for lists sorted newest first by (``at``, ``id_``)."""
+    if cursor is None:
+        return None
+    at_text, id_text = decode_cursor(cursor, 2)
+    try:
+        key = (dt.datetime.fromisoformat(at_text), uuid.UUID(id_text))
+    except ValueError as exc:
+        raise ValidationFailed(
+            "the cursor is not one this API issued",
+            errors=[FieldError("query.cursor", "not a valid cursor", "invalid_cursor")],
+        ) from exc
+    return tuple_(at, id_) < tuple_(*key)
+
+
+def _beyond_creator(actor: Actor, scopes: Iterable[str]) -> list[str]:
+    """The scopes the creator does not hold in the acting account (a key is never more)."""
+    return [scope for scope in scopes if scope not in actor.permissions]
+
+
+async def create_api_key(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    name: str,
+    scopes: list[str],
+    expires_at: dt.datetime | None,
+) -> IssuedApiKey:
+    beyond = _beyond_creator(actor, scopes)
+    if beyond:
+        raise Forbidden(
+            f"a key cannot do more than its creator; you do not hold {', '.join(beyond)}",
+            code="scope_exceeds_role",
+            errors=[
+                FieldError(f"body.scopes.{i}", "more than you may do", "scope_exceeds_role")
+                for i, scope in enumerate(scopes)
+                if scope in beyond
+            ],
+        )
+    issued = new_api_key()
+    api_key = ApiKey(
+        account_id=actor.account_id,
+        name=name,
+        prefix=issued.prefix,
+        key_hash=issued.key_hash,
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+        created_by=actor.user_id,
+    )
+    session.add(api_key)
+    await session.flush()
+    await session.refresh(api_key)
+    return IssuedApiKey(api_key=api_key, key=issued.key)
+
+
+async def list_api_keys(
+    *, session: AsyncSession, actor: Actor, limit: int, cursor: str | None
+) -> Page[ApiKey]:
+    query = (
+        select(ApiKey)
+        .where(ApiKey.account_id == actor.account_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(limit + 1)
+    )
+    after = after_cursor(cursor, at=ApiKey.created_at, id_=ApiKey.id)
+    if after is not None:
+        query = query.where(after)
+    rows = list((await session.execute(query)).scalars())
+    return page_of(rows, limit, lambda key: (key.created_at.isoformat(), key.id))
+
+
+async def revoke_api_key(*, session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> None:
+    """Idempotent: revoking a revoked key keeps its first revocation time."""
+    api_key = (
+        await session.execute(
+            select(ApiKey)
+            .where(ApiKey.account_id == actor.account_id, ApiKey.id == key_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if api_key is None:
+        raise NotFound("no such API key", code="api_key_not_found")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = dt.datetime.now(dt.UTC)
+        await session.flush()

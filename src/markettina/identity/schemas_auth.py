@@ -1,0 +1,97 @@
+"""Request and response models of sign-in: registration, sessions, one-time links, profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 128
+
+# a new password; one being checked may be longer (set before these rules, or elsewhere)
+NewPassword = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+GivenPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+# looked up, not stored: an address that no longer validates can still sign in or reset
+GivenEmail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LinkToken = Annotated[str, Field(min_length=16, max_length=256)]
+RefreshTokenValue = Annotated[str, Field(min_length=16, max_length=256)]
+# RFC 3339 in UTC, whatever the database session's time zone
+UtcTime = Annotated[dt.datetime, AfterValidator(lambda value: value.astimezone(dt.UTC))]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(_Input):
+    email: EmailStr
+    password: NewPassword
+    full_name: FullName | None = None
+
+
+class LoginIn(_Input):
+    email: GivenEmail
+    password: GivenPassword
+
+
+class RefreshIn(_Input):
+    refresh_token: RefreshTokenValue
+
+
+class VerifyEmailIn(_Input):
+    token: LinkToken
+
+
+class PasswordResetIn(_Input):
+    email: GivenEmail
+
+
+class PasswordResetConfirmIn(_Input):
+    token: LinkToken
+    new_password: NewPassword
+
+
+class ProfileUpdateIn(_Input):
+    full_name: FullName | None = None
+    current_password: GivenPassword | None = None
+    new_password: NewPassword | None = None
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    account_id: uuid.UUID = Field(description="The account the session acts for.")
+
+
+class ProfileOut(BaseModel):
+    id: int
+    email: str
+    full_name: str | None
+    is_verified: bool
+    created_at: UtcTime
+    last_login_at: UtcTime | None
+
+
+class MeOut(ProfileOut):
+    account_id: uuid.UUID = Field(description="The account this request acts for.")
+    role: str | None = Field(description="Your role in that account.")
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    plan_tier: str
+    created_at: UtcTime
+
+
+class RegisteredOut(BaseModel):
+    user: ProfileOut
+    account: AccountOut
+    tokens: TokenPairOut

@@ -1,0 +1,587 @@
+"""Sign-in: registration, e-mail verification, sessions, password reset and one's profile.
+
+A session is a family of refresh tokens. Each refresh uses its token up (``used_at``) and
+issues the next in the same family; a token presented again means it was stolen or copied,
+so the whole family is revoked, and every access token of the family stops with it (the
+request pipeline requires a live row of the family). One-time links (verify the address,
+reset the password) are stored as digests, expire, and are used once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import math
+import re
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import NoReturn
+
+from sqlalchemy import ColumnElement, case, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from markettina.kernel.logs import get_logger
+from markettina.kernel.security import (
+    digest,
+    hash_password,
+    issue_token,
+    opaque_secret,
+    password_needs_rehash,
+    verify_password,
+)
+from markettina.settings import Settings
+
+from .mail import queue_email
+from .models import Account, AccountMembership, RefreshToken, User, UserToken
+from .principal import ACCESS_AUDIENCE, Actor
+
+log = get_logger(__name__)
+
+VERIFY_EMAIL = "verify_email"
+RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
+LINK_LIFETIMES = {VERIFY_EMAIL: dt.timedelta(hours=24), RESET_PASSWORD: dt.timedelta(hours=1)}
+USER_AGENT_MAX = 512
+SLUG_BASE_MAX = 40
+SLUG_TRIES = 6
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    secret_key: str
+    access_ttl: dt.timedelta
+    refresh_ttl: dt.timedelta
+    max_failures: int
+    lockout: dt.timedelta
+    public_base_url: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, secret_key: str) -> SignInPolicy:
+        return cls(
+            secret_key=secret_key,
+            access_ttl=dt.timedelta(minutes=settings.access_token_minutes),
+            refresh_ttl=dt.timedelta(days=settings.refresh_token_days),
+            max_failures=settings.login_max_failures,
+            lockout=dt.timedelta(minutes=settings.login_lockout_minutes),
+            public_base_url=settings.public_base_url.rstrip("/"),
+        )
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a session was opened from, kept on its refresh tokens."""
+
+    user_agent: str | None = None
+    ip: str | None = None
+
+    @classmethod
+    def of(cls, *, user_agent: str | None, host: str | None) -> Client:
+        try:
+            ip = str(ipaddress.ip_address(host)) if host else None
+        except ValueError:
+            ip = None
+        return cls(user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None, ip=ip)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    access_token: str
+    refresh_token: str  # shown once; only its digest is kept
+    expires_in: int
+    account_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Registered:
+    user: User
+    account: Account
+    session: SignedIn
+
+
+class LoginLocked(RateLimited):
+    """Too many failed sign-ins: refused, even with the right password, until the lock ends."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins; try again in {retry_after} seconds", code="login_locked"
+        )
+        self.headers = {"Retry-After": str(retry_after)}  # type: ignore[misc]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _invalid_credentials() -> Unauthorized:
+    # one answer for an unknown address and a wrong password
+    return Unauthorized("the e-mail address or the password is wrong", code="invalid_credentials")
+
+
+# --- registration and verification ----------------------------------------------------------
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    full_name: str | None,
+    policy: SignInPolicy,
+    client: Client,
+) -> Registered:
+    """The person, their own account, its owner membership and token wallet, a verification
+    e-mail and a first session: all in the caller's one transaction."""
+    if await _user_by_email(session, email) is not None:
+        raise Conflict(
+            "this e-mail address is already registered",
+            code="email_taken",
+            errors=[FieldError("body.email", "already registered", "unique")],
+        )
+    user = User(email=email, password_hash=await _hash(password), full_name=full_name)
+    session.add(user)
+    await session.flush()  # a race with the same address ends here, 409 by uq_users_email
+    await session.refresh(user)
+    account = await _new_account(session, name=full_name or email, slug_base=_slug_base(email))
+    await set_tenant(session, account.id)
+    session.add(
+        AccountMembership(account_id=account.id, user_id=user.id, role="owner", accepted_at=_now())
+    )
+    # balances belong to the ledger's trigger: the app may write only these two columns
+    await session.execute(
+        text("INSERT INTO token_wallets (account_id, user_id) VALUES (:account_id, :user_id)"),
+        {"account_id": account.id, "user_id": user.id},
+    )
+    await _send_verification(session, user=user, policy=policy)
+    signed_in = await _open_session(
+        session, user_id=user.id, account_id=account.id, policy=policy, client=client
+    )
+    log.info("user_registered", user_id=user.id, account_id=str(account.id))
+    return Registered(user=user, account=account, session=signed_in)
+
+
+async def verify_email(session: AsyncSession, *, token: str) -> None:
+    link = await _redeem_link(session, token=token, purpose=VERIFY_EMAIL)
+    await session.execute(update(User).where(User.id == link.user_id).values(is_verified=True))
+
+
+async def resend_verification(session: AsyncSession, *, actor: Actor, policy: SignInPolicy) -> None:
+    user = await _user(session, _person(actor))
+    if user.is_verified:
+        raise Conflict("the e-mail address is already verified", code="already_verified")
+    await _send_verification(session, user=user, policy=policy)
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+async def login(
+    session: AsyncSession, *, email: str, password: str, policy: SignInPolicy, client: Client
+) -> SignedIn:
+    user = await _user_by_email(session, email)
+    if user is not None:
+        _refuse_if_locked(user)
+    # checked even for an unknown address, against a dummy hash: the time taken tells nothing
+    matches = await _password_matches(password, user.password_hash if user else None)
+    if user is None or not matches:
+        if user is not None:
+            await _count_failed_login(session, user_id=user.id, policy=policy)
+        raise _invalid_credentials()
+    if not user.is_active:
+        raise Forbidden("this user has been disabled", code="user_disabled")
+    account_id = await _home_account(session, user.id)
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = _now()
+    if user.password_hash is not None and password_needs_rehash(user.password_hash):
+        user.password_hash = await _hash(password)
+    return await _open_session(
+        session, user_id=user.id, account_id=account_id, policy=policy, client=client
+    )
+
+
+async def refresh(
+    session: AsyncSession, *, refresh_token: str, policy: SignInPolicy, client: Client
+) -> SignedIn:
+    """Use the token up and issue the next of its family; a token seen twice ends the family."""
+    token = (
+        await session.execute(
+            select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
+        )
+    ).scalar_one_or_none()
+    if token is None:
+        raise Unauthorized("the refresh token is not valid", code="invalid_refresh_token")
+    if token.used_at is not None or token.revoked_at is not None:
+        await _revoke_reused_family(session, token)
+    now = _now()
+    if token.expires_at <= now:
+        raise Unauthorized("the session has expired; sign in again", code="refresh_token_expired")
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == token.id,
+            RefreshToken.used_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(used_at=now)
+        .returning(RefreshToken.id)
+    )
+    if claimed.first() is None:  # another request used it between our read and our write
+        await _revoke_reused_family(session, token)
+    user = await _user(session, token.user_id)
+    if not user.is_active:
+        raise Unauthorized("the user has been disabled", code="invalid_refresh_token")
+    return await _open_session(
+        session,
+        user_id=user.id,
+        account_id=token.session_account_id,
+        policy=policy,
+        client=client,
+        family=token.family_id,
+    )
+
+
+async def logout(session: AsyncSession, *, actor: Actor) -> None:
+    """End the caller's session: every token of its family, and the access tokens with them."""
+    await _revoke(
+        session,
+        RefreshToken.user_id == _person(actor),
+        RefreshToken.family_id == actor.principal.session_family,
+    )
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+async def request_password_reset(
+    session: AsyncSession, *, email: str, policy: SignInPolicy
+) -> None:
+    """Send a reset link if the address is a user's; the caller answers the same either way."""
+    user = await _user_by_email(session, email)
+    if user is None or not user.is_active:
+        return
+    token = await _new_link(session, user_id=user.id, purpose=RESET_PASSWORD)
+    await queue_email(
+        session,
+        to=user.email,
+        subject="Reset your Markettina password",
+        text=(
+            "Someone asked to reset the password of your Markettina account.\n\n"
+            f"To choose a new password, open this link within the hour:\n"
+            f"{policy.public_base_url}/reset-password?token={token}\n\n"
+            "If it was not you, ignore this message: your password stays as it is.\n"
+        ),
+    )
+
+
+async def reset_password(session: AsyncSession, *, token: str, new_password: str) -> None:
+    """Set the new password and end every session of the person."""
+    link = await _redeem_link(session, token=token, purpose=RESET_PASSWORD)
+    now = _now()
+    # the link proves the address, and ends any lock the forgotten password caused
+    await session.execute(
+        update(User)
+        .where(User.id == link.user_id)
+        .values(
+            password_hash=await _hash(new_password),
+            failed_login_count=0,
+            locked_until=None,
+            is_verified=True,
+        )
+    )
+    await session.execute(
+        update(UserToken)
+        .where(
+            UserToken.user_id == link.user_id,
+            UserToken.purpose == RESET_PASSWORD,
+            UserToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    await _end_sessions(session, user_id=link.user_id)
+
+
+# --- profile --------------------------------------------------------------------------------
+
+
+async def get_profile(session: AsyncSession, *, actor: Actor) -> User:
+    return await _user(session, _person(actor))
+
+
+async def update_profile(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    full_name: str | None,
+    current_password: str | None,
+    new_password: str | None,
+    policy: SignInPolicy,
+) -> User:
+    """Rename; change the password with the current one (the person's other sessions end)."""
+    user = await _user(session, _person(actor))
+    if new_password is not None:
+        if current_password is None:
+            raise ValidationFailed(
+                "give the current password to set a new one",
+                errors=[
+                    FieldError("body.current_password", "required with new_password", "missing")
+                ],
+            )
+        # before any change to the user row: a failure is counted beside this transaction
+        await _check_password(session, user=user, password=current_password, policy=policy)
+        user.password_hash = await _hash(new_password)
+        await _end_sessions(session, user_id=user.id, keep=actor.principal.session_family)
+    if full_name is not None:
+        user.full_name = full_name
+    await session.flush()
+    return user
+
+
+# --- the parts ------------------------------------------------------------------------------
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)  # argon2 is slow on purpose
+
+
+async def _password_matches(password: str, password_hash: str | None) -> bool:
+    return await asyncio.to_thread(verify_password, password, password_hash)
+
+
+def _person(actor: Actor) -> int:
+    if actor.principal.kind != "user" or actor.user_id is None:
+        raise Forbidden("only a signed-in person has a profile and a session", code="not_a_user")
+    return actor.user_id
+
+
+async def _user(session: AsyncSession, user_id: int) -> User:
+    return (await session.execute(select(User).where(User.id == user_id))).scalar_one()
+
+
+async def _user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (
+        await session.execute(select(User).where(func.lower(User.email) == email.lower()))
+    ).scalar_one_or_none()
+
+
+def _refuse_if_locked(user: User) -> None:
+    now = _now()
+    if user.locked_until is not None and user.locked_until > now:
+        raise LoginLocked(retry_after=math.ceil((user.locked_until - now).total_seconds()))
+
+
+async def _check_password(
+    session: AsyncSession, *, user: User, password: str, policy: SignInPolicy
+) -> None:
+    _refuse_if_locked(user)
+    if not await _password_matches(password, user.password_hash):
+        await _count_failed_login(session, user_id=user.id, policy=policy)
+        raise Forbidden(
+            "the current password is wrong",
+            code="wrong_password",
+            errors=[FieldError("body.current_password", "not your current password", "wrong")],
+        )
+
+
+@asynccontextmanager
+async def _own_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A transaction beside the caller's, for a refusal that must leave a mark: the caller's
+    rolls back with the error that answers the request."""
+    bind = session.bind
+    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    assert isinstance(engine, AsyncEngine)
+    async with AsyncSession(engine) as side, side.begin():
+        # the caller's transaction must hold no lock this one needs; if it ever does, fail fast
+        await side.execute(text("SET LOCAL lock_timeout = '5s'"))
+        yield side
+
+
+async def _count_failed_login(session: AsyncSession, *, user_id: int, policy: SignInPolicy) -> None:
+    """One more consecutive failure; from the threshold on, each failure locks sign-in."""
+    failures = User.failed_login_count + 1
+    async with _own_transaction(session) as side:
+        await side.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(
+                failed_login_count=failures,
+                locked_until=case(
+                    (failures >= policy.max_failures, _now() + policy.lockout),
+                    else_=User.locked_until,
+                ),
+            )
+        )
+    log.info("login_failed", user_id=user_id)
+
+
+async def _revoke_reused_family(session: AsyncSession, token: RefreshToken) -> NoReturn:
+    """A refresh token presented again: stolen or copied. End its family, then refuse."""
+    async with _own_transaction(session) as side:
+        await _revoke(side, RefreshToken.family_id == token.family_id)
+    log.warning("refresh_token_reused", user_id=token.user_id, family_id=str(token.family_id))
+    raise Unauthorized(
+        "this refresh token was already used; the session has been ended",
+        code="refresh_token_reused",
+    )
+
+
+async def _end_sessions(
+    session: AsyncSession, *, user_id: int, keep: uuid.UUID | None = None
+) -> None:
+    """End every session of the person, but the one ``keep`` names."""
+    others = [] if keep is None else [RefreshToken.family_id != keep]
+    await _revoke(session, RefreshToken.user_id == user_id, *others)
+
+
+async def _revoke(session: AsyncSession, *where: ColumnElement[bool]) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.revoked_at.is_(None), *where)
+        .values(revoked_at=_now())
+    )
+
+
+async def _home_account(session: AsyncSession, user_id: int) -> uuid.UUID:
+    """The account a new session acts for: the person's first, unless it is suspended."""
+    memberships = (
+        await session.execute(
+            text("SELECT account_id, suspended FROM identity_memberships(:user_id)"),
+            {"user_id": user_id},
+        )
+    ).all()
+    if not memberships:
+        raise Forbidden("you are not a member of any account", code="no_account")
+    for membership in memberships:
+        if not membership.suspended:
+            return uuid.UUID(str(membership.account_id))
+    raise Forbidden("the account is suspended", code="account_suspended")
+
+
+async def _open_session(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    account_id: uuid.UUID,
+    policy: SignInPolicy,
+    client: Client,
+    family: uuid.UUID | None = None,
+) -> SignedIn:
+    """A refresh token (a new family, or the next of ``family``) and its access token."""
+    family = family or uuid.uuid4()
+    refresh_token = opaque_secret()
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            session_account_id=account_id,
+            family_id=family,
+            token_hash=digest(refresh_token),
+            expires_at=_now() + policy.refresh_ttl,
+            user_agent=client.user_agent,
+            ip=client.ip,
+        )
+    )
+    await session.flush()
+    access_token = issue_token(
+        secret=policy.secret_key,
+        subject=str(user_id),
+        audience=ACCESS_AUDIENCE,
+        ttl=policy.access_ttl,
+        typ="access",
+        acc=str(account_id),
+        fam=str(family),
+    )
+    return SignedIn(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_in=int(policy.access_ttl.total_seconds()),
+        account_id=account_id,
+    )
+
+
+def _slug_base(email: str) -> str:
+    local = email.rpartition("@")[0].lower()
+    return _SLUG_JUNK.sub("-", local).strip("-")[:SLUG_BASE_MAX].strip("-") or "account"
+
+
+async def _new_account(session: AsyncSession, *, name: str, slug_base: str) -> Account:
+    """An account whose slug is the base, or the base and a short random suffix if taken."""
+    for attempt in range(SLUG_TRIES):
+        slug = slug_base if attempt == 0 else f"{slug_base}-{secrets.token_hex(3)}"
+        account = (
+            await session.execute(
+                pg_insert(Account)
+                .values(name=name, slug=slug)
+                .on_conflict_do_nothing(index_elements=[Account.slug])
+                .returning(Account)
+            )
+        ).scalar_one_or_none()
+        if account is not None:
+            return account
+    raise Conflict("no free account slug was found; try again", code="slug_unavailable")
+
+
+async def _new_link(session: AsyncSession, *, user_id: int, purpose: str) -> str:
+    token = opaque_secret()
+    session.add(
+        UserToken(
+            user_id=user_id,
+            purpose=purpose,
+            token_hash=digest(token),
+            expires_at=_now() + LINK_LIFETIMES[purpose],
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def _send_verification(session: AsyncSession, *, user: User, policy: SignInPolicy) -> None:
+    token = await _new_link(session, user_id=user.id, purpose=VERIFY_EMAIL)
+    await queue_email(
+        session,
+        to=user.email,
+        subject="Confirm your e-mail address for Markettina",
+        text=(
+            "Welcome to Markettina.\n\n"
+            "To confirm this is your e-mail address, open this link within 24 hours:\n"
+            f"{policy.public_base_url}/verify-email?token={token}\n\n"
+            "If you did not sign up, ignore this message.\n"
+        ),
+    )
+
+
+async def _redeem_link(session: AsyncSession, *, token: str, purpose: str) -> UserToken:
+    """The unused, unexpired link of ``purpose`` with this token, now used."""
+    link = (
+        await session.execute(
+            select(UserToken)
+            .where(UserToken.token_hash == digest(token), UserToken.purpose == purpose)
+            .with_for_update()  # two clicks at once: one wins, the other finds it used
+        )
+    ).scalar_one_or_none()
+    now = _now()
+    if link is None:
+        raise _bad_link("this link is not valid", "invalid_link")
+    if link.used_at is not None:
+        raise _bad_link("this link has already been used", "link_used")
+    if link.expires_at <= now:
+        raise _bad_link("this link has expired; ask for a new one", "link_expired")
+    link.used_at = now
+    await session.flush()
+    return link
+
+
+def _bad_link(detail: str, code: str) -> ValidationFailed:
+    return ValidationFailed(detail, code=code, errors=[FieldError("body.token", detail, code)])
