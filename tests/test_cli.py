@@ -188,3 +188,18 @@ def test_views_refresh_says_when_another_refresh_runs(run, fresh_db: DatabaseURL
         result = run("views", "refresh", database=fresh_db)
     assert result.exit_code == cli.EXIT_BUSY
     assert "another refresh is running" in result.output
+
+
+def test_staff_create_prints_the_enrolment_uri_once(
+    run, fresh_db: DatabaseURLs, monkeypatch
+) -> None:
+    monkeypatch.setenv("MARKETTINA_STAFF_PASSWORD", "a-long-staff-password")
+    monkeypatch.setenv("MARKETTINA_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv(
+        "MARKETTINA_ENCRYPTION_KEYS", '["PzM2Y2E4ZjEtZmFrZS1rZXktZm9yLXRlc3RzLW9ubHk="]'
+    )
+    result = run("staff", "create", "--email", "ops@example.com", database=fresh_db)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("otpauth://totp/")
+    again = run("staff", "create", "--email", "OPS@example.com", database=fresh_db)
+    assert again.exit_code == cli.EXIT_USAGE

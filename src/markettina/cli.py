@@ -29,6 +29,7 @@ from .kernel.db.urls import as_libpq_url
 from .settings import Settings, get_settings
 
 EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
 EXIT_DATABASE = 3
 EXIT_MIGRATION = 4
 EXIT_PORT_IN_USE = 5
@@ -52,6 +53,8 @@ app.add_typer(db_app, name="db")
 docs_app = typer.Typer(help="Generate the project's documentation.", no_args_is_help=True)
 app.add_typer(views_app, name="views")
 app.add_typer(docs_app, name="docs")
+staff_app = typer.Typer(help="Manage staff members (they use /v1/staff).", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -420,6 +423,69 @@ def docs_database(
     finally:
         if not live:
             bootstrap.drop_database(target.admin, target.database)
+
+
+@staff_app.command("create")
+def staff_create(
+    email: Annotated[str, typer.Option(help="Their e-mail address: their staff login.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="MARKETTINA_STAFF_PASSWORD",
+            help="At least 12 characters; asked for when not given.",
+        ),
+    ],
+    full_name: Annotated[str | None, typer.Option(help="Their name.")] = None,
+    superadmin: Annotated[bool, typer.Option(help="Make them a superadmin.")] = False,
+) -> None:
+    """Create a staff member and print their TOTP enrolment URI (otpauth://) once: scan it
+    into an authenticator app now, it cannot be shown again."""
+    import asyncio
+
+    from sqlalchemy.exc import DBAPIError
+
+    from .identity.staff import create_staff_member
+    from .kernel.db.engine import open_database
+    from .kernel.errors import MarkettinaError
+    from .kernel.secrets_store import resolve_secrets
+
+    settings = get_settings()
+    choice = resolve_server(settings)
+    secrets = resolve_secrets(
+        secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
+        encryption_keys=[key.get_secret_value() for key in settings.encryption_keys],
+        data_dir=settings.data_dir,
+        production=settings.environment == "production",
+    )
+
+    async def create() -> str:
+        database = open_database(choice.urls.app, pool_size=1, max_overflow=0)
+        try:
+            async with database.sessions() as session, session.begin():
+                return await create_staff_member(
+                    session,
+                    email=email,
+                    password=password,
+                    full_name=full_name,
+                    superadmin=superadmin,
+                    box=secrets.box,
+                )
+        finally:
+            await database.dispose()
+
+    try:
+        uri = asyncio.run(create())
+    except MarkettinaError as exc:
+        problems = "; ".join(f"{error.field}: {error.message}" for error in exc.errors)
+        fail(f"{exc.detail} ({problems})" if problems else exc.detail, EXIT_USAGE)
+    except DBAPIError as exc:
+        first_line = str(exc.orig).strip().splitlines()[0]
+        fail(f"cannot create the staff member: {first_line}", EXIT_DATABASE)
+    typer.echo(uri)
+    console.print("staff member created: enrol the URI above in an authenticator app now")
 
 
 def main() -> None:

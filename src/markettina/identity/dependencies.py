@@ -49,4 +49,5 @@ def require(permission: str) -> Any:
         return actor
 
     check.__name__ = f"require_{permission.replace(':', '_')}"
+    check.required_permission = permission  # type: ignore[attr-defined]  # read by the role matrix
     return Depends(check)

@@ -1,7 +1,116 @@
-"""HTTP routes of the identity context: staff."""
+"""HTTP routes of the identity context: staff sign-in, and staff work on accounts.
+
+Only a staff session token (from ``POST /v1/staff/login``) opens these routes; every call
+is written to the staff audit log.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import uuid
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Request, status
+
+from markettina.kernel.pagination import Cursor, Limit, Page
+
+from .. import staff
+from ..dependencies import Transaction
+from ..schemas_staff import (
+    StaffAccountDetailOut,
+    StaffAccountOut,
+    StaffLoginIn,
+    StaffSessionOut,
+    SuspendIn,
+)
+from ..staff_auth import RequestClient, StaffMember
+
+router = APIRouter(prefix="/staff", tags=["staff"])
+
+SearchQuery = Annotated[
+    str | None,
+    Query(max_length=200, description="An account id, or the start of a name or slug."),
+]
+
+
+@router.post("/login", response_model=StaffSessionOut, summary="Open a staff session")
+async def login(
+    body: StaffLoginIn, session: Transaction, client: RequestClient, request: Request
+) -> StaffSessionOut:
+    """Password and TOTP code together; any wrong factor (or a code already used) gets the
+    same 401 `invalid_credentials`. The session lasts 8 hours."""
+    settings = request.app.state.settings
+    signed_in = await staff.login(
+        session,
+        email=body.email,
+        password=body.password,
+        totp=body.totp_code,
+        box=request.app.state.secrets.box,
+        client=client,
+        max_failures=settings.login_max_failures,
+        lockout=dt.timedelta(minutes=settings.login_lockout_minutes),
+    )
+    return StaffSessionOut(session_token=signed_in.session_token, expires_at=signed_in.expires_at)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this staff session")
+async def logout(member: StaffMember, session: Transaction) -> None:
+    await staff.logout(session, staff=member)
+
+
+@router.get("/accounts", response_model=Page[StaffAccountOut], summary="Look up accounts")
+async def search_accounts(
+    member: StaffMember,
+    session: Transaction,
+    query: SearchQuery = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[StaffAccountOut]:
+    page = await staff.search_accounts(
+        session, staff=member, query=query, limit=limit, cursor=cursor
+    )
+    return Page[StaffAccountOut](
+        items=[StaffAccountOut.model_validate(a) for a in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response_model=StaffAccountDetailOut,
+    summary="One account, with its member count",
+)
+async def read_account(
+    account_id: uuid.UUID, member: StaffMember, session: Transaction
+) -> StaffAccountDetailOut:
+    view = await staff.get_account(session, staff=member, account_id=account_id)
+    return StaffAccountDetailOut.model_validate(
+        {**StaffAccountOut.model_validate(view.account).model_dump(),
+         "member_count": view.member_count}
+    )  # fmt: skip
+
+
+@router.post(
+    "/accounts/{account_id}/suspend",
+    response_model=StaffAccountOut,
+    summary="Suspend an account: its tokens and API keys stop working at once",
+)
+async def suspend_account(
+    account_id: uuid.UUID, body: SuspendIn, member: StaffMember, session: Transaction
+) -> StaffAccountOut:
+    account = await staff.suspend_account(
+        session, staff=member, account_id=account_id, reason=body.reason
+    )
+    return StaffAccountOut.model_validate(account)
+
+
+@router.post(
+    "/accounts/{account_id}/unsuspend",
+    response_model=StaffAccountOut,
+    summary="Lift an account's suspension",
+)
+async def unsuspend_account(
+    account_id: uuid.UUID, member: StaffMember, session: Transaction
+) -> StaffAccountOut:
+    account = await staff.unsuspend_account(session, staff=member, account_id=account_id)
+    return StaffAccountOut.model_validate(account)

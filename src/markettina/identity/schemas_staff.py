@@ -1,0 +1,52 @@
+"""Request and response models of the staff API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+TotpCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StaffLoginIn(_Input):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=1024)
+    totp_code: TotpCode = Field(description="The 6-digit code of the staff member's authenticator.")
+
+
+class StaffSessionOut(_Output):
+    session_token: str = Field(
+        description="Send as `Authorization: Bearer <token>` on /v1/staff routes; shown once."
+    )
+    expires_at: dt.datetime
+
+
+class SuspendIn(_Input):
+    reason: Reason = Field(description="Why, for the audit log.")
+
+
+class StaffAccountOut(_Output):
+    id: uuid.UUID
+    name: str
+    slug: str
+    plan_tier: str
+    is_active: bool
+    parent_account_id: uuid.UUID | None
+    created_at: dt.datetime
+    suspended_at: dt.datetime | None
+
+
+class StaffAccountDetailOut(StaffAccountOut):
+    member_count: int
