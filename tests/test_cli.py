@@ -203,3 +203,26 @@ def test_staff_create_prints_the_enrolment_uri_once(
     assert result.stdout.startswith("otpauth://totp/")
     again = run("staff", "create", "--email", "OPS@example.com", database=fresh_db)
     assert again.exit_code == cli.EXIT_USAGE
+
+
+def test_secrets_rotate_reencrypts_social_tokens(run, fresh_db: DatabaseURLs, monkeypatch) -> None:
+    from markettina.kernel.db import bootstrap
+    from markettina.kernel.security import SecretBox
+
+    old, new = SecretBox.new_key(), SecretBox.new_key()
+    with bootstrap.connect(fresh_db.owner) as conn:
+        account = conn.execute(
+            "INSERT INTO accounts (name, slug) VALUES ('R', 'r') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO social_accounts (account_id, platform, platform_user_id, "
+            "access_token_encrypted) VALUES (%s, 'fakebook', 'u1', %s)",
+            (account, SecretBox([old]).encrypt("token-1")),
+        )
+    monkeypatch.setenv("MARKETTINA_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("MARKETTINA_ENCRYPTION_KEYS", f'["{new}", "{old}"]')
+    result = run("secrets", "rotate", database=fresh_db)
+    assert result.exit_code == 0, result.output
+    with bootstrap.connect(fresh_db.owner) as conn:
+        (stored,) = conn.execute("SELECT access_token_encrypted FROM social_accounts").fetchone()
+    assert SecretBox([new]).decrypt(stored) == "token-1"

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from . import __version__
+from .bindings import bind_configured_platforms
 from .identity import api as identity_api
 from .kernel.db import migrations, server
 from .kernel.db.engine import open_database
@@ -37,6 +38,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         )
         app.state.expected_heads = migrations.heads()
         app.state.settings = settings
+        bind_configured_platforms(settings)
         app.state.secrets = resolve_secrets(
             secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
             encryption_keys=[k.get_secret_value() for k in settings.encryption_keys],

@@ -55,6 +55,10 @@ app.add_typer(views_app, name="views")
 app.add_typer(docs_app, name="docs")
 staff_app = typer.Typer(help="Manage staff members (they use /v1/staff).", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
+secrets_app = typer.Typer(
+    help="Look after the secrets kept encrypted at rest.", no_args_is_help=True
+)
+app.add_typer(secrets_app, name="secrets")
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -486,6 +490,69 @@ def staff_create(
         fail(f"cannot create the staff member: {first_line}", EXIT_DATABASE)
     typer.echo(uri)
     console.print("staff member created: enrol the URI above in an authenticator app now")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    batch_size: Annotated[
+        int, typer.Option(help="Rows re-encrypted per batch.", min=1, max=10_000)
+    ] = 500,
+) -> None:
+    """Re-encrypt every stored secret with the first of MARKETTINA_ENCRYPTION_KEYS, as the
+    schema owner. Put the new key first (the old ones after it), run this, then drop the old."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from .identity.social_accounts import (
+        RotationReport,
+        count_social_tokens,
+        rotate_social_tokens,
+    )
+    from .kernel.secrets_store import resolve_secrets
+
+    settings = get_settings()
+    keys = [k.get_secret_value() for k in settings.encryption_keys]
+    box = resolve_secrets(
+        secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
+        encryption_keys=keys,
+        data_dir=settings.data_dir,
+        production=settings.environment == "production",
+    ).box
+    if len(keys) < 2:
+        console.print("[yellow]warning:[/] one encryption key: secrets are re-encrypted with it")
+    choice = resolve_server(settings)
+    progress = Progress(
+        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), console=console
+    )
+
+    async def rotate() -> RotationReport:
+        engine = create_async_engine(choice.urls.owner, poolclass=NullPool)
+        try:
+            async with async_sessionmaker(engine)() as session, session.begin():
+                total = await count_social_tokens(session=session)
+                with progress:
+                    bar = progress.add_task("social account tokens", total=total)
+                    return await rotate_social_tokens(
+                        session=session,
+                        box=box,
+                        batch_size=batch_size,
+                        on_batch=lambda n: progress.advance(bar, n),
+                    )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(rotate())
+    if report.unreadable:
+        ids = ", ".join(str(social_id) for _, social_id in report.unreadable[:5])
+        fail(
+            f"{len(report.unreadable)} social account(s) hold tokens no configured key opens "
+            f"(left as they were; e.g. {ids}); {report.rotated} re-encrypted",
+            EXIT_UNEXPECTED,
+        )
+    console.print(f"re-encrypted the tokens of {report.rotated} social account(s)")
 
 
 def main() -> None:

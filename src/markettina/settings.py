@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,20 @@ def default_data_dir() -> Path:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return Path("/var/lib/markettina")
     return Path(platformdirs.user_data_dir("markettina", appauthor=False))
+
+
+class OAuthPlatformSettings(BaseModel):
+    """One social platform spoken to through the generic OAuth 2.0 adapter."""
+
+    authorize_url: str
+    token_url: str
+    profile_url: str
+    client_id: str
+    client_secret: SecretStr | None = None
+    scopes: list[str] = Field(default_factory=list)
+    scope_separator: str = " "
+    client_auth: Literal["body", "basic"] = "body"
+    profile_fields: dict[str, str] = Field(default_factory=dict)  # e.g. {"platform_user_id": "sub"}
 
 
 class Settings(BaseSettings):
@@ -86,6 +100,13 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
     mail_from: str = "Markettina <no-reply@markettina.local>"
+
+    oauth_platforms: dict[str, OAuthPlatformSettings] = Field(
+        default_factory=dict,
+        description="Social platforms by name, as JSON: MARKETTINA_OAUTH_PLATFORMS="
+        '{"linkedin": {"authorize_url": "...", "token_url": "...", "profile_url": "...", '
+        '"client_id": "...", "client_secret": "...", "scopes": ["..."]}}. None by default.',
+    )
 
     event_retention_months: int = Field(
         default=6, ge=1, le=120, description="Processed domain events are kept this long."

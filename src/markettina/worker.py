@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 
-from .adapters.email import mailer_from_settings
-from .identity.mail import bind_mailer
+from .bindings import bind_worker_adapters
 from .kernel.db.urls import DatabaseURLs, as_libpq_url
 from .kernel.jobs import close_job_queue, configure_maintenance, job_queue, open_job_queue
 from .kernel.logs import get_logger
@@ -20,6 +19,7 @@ TASK_MODULES: tuple[str, ...] = (
     "markettina.kernel.jobs",
     "markettina.analytics.tasks",
     "markettina.identity.tasks",
+    "markettina.identity.social_tasks",
 )
 
 log = get_logger(__name__)
@@ -40,7 +40,7 @@ async def run_worker_async(
 ) -> None:
     load_tasks()
     configure_maintenance(as_libpq_url(urls.owner))
-    bind_mailer(mailer_from_settings(get_settings()))
+    bind_worker_adapters(get_settings())
     pool = await open_job_queue(as_libpq_url(urls.app), max_size=concurrency + 2)
     log.info("worker_started", concurrency=concurrency, queues=queues or "all")
     try:

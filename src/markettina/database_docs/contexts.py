@@ -137,10 +137,23 @@ def public_definitions(path: Path) -> list[Definition]:
     return found
 
 
+# modules of a context that are not its services (the architecture's fixed roles)
+NOT_SERVICES = {"__init__", "models", "public", "tasks", "events", "dependencies"}
+NOT_SERVICE_SUFFIXES = ("_ports", "_tasks")
+
+
+def _is_service(path: Path) -> bool:
+    name = path.stem
+    return not (
+        name in NOT_SERVICES or name.startswith("schemas") or name.endswith(NOT_SERVICE_SUFFIXES)
+    )
+
+
 def service_modules(key: str) -> list[Path]:
-    """A context's service module(s): service.py, services.py or a services/ package."""
+    """A context's service modules: service.py, or the modules that hold its use cases when
+    the service is split by concern (everything but models, schemas, routers, tasks, ports)."""
     package = source_root() / key
-    paths = [package / "service.py", package / "services.py"]
+    paths = sorted(p for p in package.glob("*.py") if _is_service(p))
     folder = package / "services"
     if folder.is_dir():
         paths.extend(sorted(p for p in folder.glob("*.py") if p.name != "__init__.py"))

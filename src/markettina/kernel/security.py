@@ -173,7 +173,10 @@ class SecretBox:
 
     def rotate(self, ciphertext: str) -> str:
         """The same secret, re-encrypted with the current first key."""
-        return self._fernet.rotate(ciphertext.encode()).decode()
+        try:
+            return self._fernet.rotate(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("the secret cannot be decrypted with the configured keys") from exc
 
 
 # --- TOTP (staff MFA) -----------------------------------------------------------------------

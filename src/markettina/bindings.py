@@ -1,0 +1,20 @@
+"""Binds the outside world's adapters to the ports the contexts own. Only the entry points
+(app.py, worker.py, cli.py) call this."""
+
+from __future__ import annotations
+
+from .adapters.email import mailer_from_settings
+from .adapters.social import OAuth2Config, OAuth2Platform
+from .identity.mail import bind_mailer
+from .identity.social_ports import bind_platform
+from .settings import Settings
+
+
+def bind_configured_platforms(settings: Settings) -> None:
+    for name, platform_settings in settings.oauth_platforms.items():
+        bind_platform(name, OAuth2Platform(OAuth2Config.from_settings(platform_settings)))
+
+
+def bind_worker_adapters(settings: Settings) -> None:
+    bind_mailer(mailer_from_settings(settings))
+    bind_configured_platforms(settings)
