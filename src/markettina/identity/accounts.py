@@ -6,11 +6,9 @@ it means, the acting one or its children.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import secrets
 import unicodedata
-import uuid
 from typing import Any
 
 from sqlalchemy import select, text, tuple_, update
@@ -18,27 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
-from markettina.kernel.pagination import Page, decode_cursor, page_of
+from markettina.kernel.pagination import Page, decode_time_cursor, page_of
 
 from .models import Account
 from .principal import Actor
 
 _NEW_WALLET = text("INSERT INTO token_wallets (account_id) VALUES (:account_id)")
 SLUG_BASE_LENGTH = 50
-
-
-def after_cursor(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    """The (created_at, id) a previous page ended at: lists here are ordered by both."""
-    if cursor is None:
-        return None
-    created_at, row_id = decode_cursor(cursor, 2)
-    try:
-        return dt.datetime.fromisoformat(created_at), uuid.UUID(row_id)
-    except ValueError as exc:
-        raise ValidationFailed(
-            "the cursor is not one this API issued",
-            errors=[FieldError("query.cursor", "not a valid cursor", "invalid_cursor")],
-        ) from exc
 
 
 async def get_account(session: AsyncSession, *, actor: Actor) -> Account:
@@ -134,7 +118,7 @@ async def list_sub_accounts(
         .order_by(Account.created_at, Account.id)
         .limit(limit + 1)
     )
-    after = after_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
         query = query.where(tuple_(Account.created_at, Account.id) > tuple_(*after))
     rows = list((await session.execute(query)).scalars())

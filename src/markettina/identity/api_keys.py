@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from markettina.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from markettina.kernel.pagination import Page, decode_cursor, page_of
+from markettina.kernel.errors import FieldError, Forbidden, NotFound
+from markettina.kernel.pagination import Page, decode_time_cursor, page_of
 from markettina.kernel.security import new_api_key
 
 from .models import ApiKey
@@ -26,7 +26,7 @@ class IssuedApiKey:
     key: str  # the full key: returned once, never stored
 
 
-def after_cursor(
+def older_than_cursor(
     cursor: str | None,
     *,
     at: InstrumentedAttribute[dt.datetime],
@@ -35,14 +35,8 @@ def after_cursor(
     """Keyset condition for lists sorted newest first by (``at``, ``id_``)."""
     if cursor is None:
         return None
-    at_text, id_text = decode_cursor(cursor, 2)
-    try:
-        key = (dt.datetime.fromisoformat(at_text), uuid.UUID(id_text))
-    except ValueError as exc:
-        raise ValidationFailed(
-            "the cursor is not one this API issued",
-            errors=[FieldError("query.cursor", "not a valid cursor", "invalid_cursor")],
-        ) from exc
+    key = decode_time_cursor(cursor)
+    assert key is not None
     return tuple_(at, id_) < tuple_(*key)
 
 
@@ -95,7 +89,7 @@ async def list_api_keys(
         .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
         .limit(limit + 1)
     )
-    after = after_cursor(cursor, at=ApiKey.created_at, id_=ApiKey.id)
+    after = older_than_cursor(cursor, at=ApiKey.created_at, id_=ApiKey.id)
     if after is not None:
         query = query.where(after)
     rows = list((await session.execute(query)).scalars())

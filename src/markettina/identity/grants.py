@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from markettina.kernel.pagination import Page, page_of
 
-from .api_keys import after_cursor
+from .api_keys import older_than_cursor
 from .models import AccountMembership, UserPermission
 from .principal import Actor
 
@@ -91,7 +91,7 @@ async def list_grants(
     )
     if user_id is not None:
         query = query.where(UserPermission.user_id == user_id)
-    after = after_cursor(cursor, at=UserPermission.granted_at, id_=UserPermission.id)
+    after = older_than_cursor(cursor, at=UserPermission.granted_at, id_=UserPermission.id)
     if after is not None:
         query = query.where(after)
     rows = list((await session.execute(query)).scalars())

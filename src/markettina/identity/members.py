@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import Conflict, Forbidden, NotFound
-from markettina.kernel.pagination import Page, page_of
+from markettina.kernel.pagination import Page, decode_time_cursor, page_of
 from markettina.kernel.security import digest, opaque_secret
 
-from .accounts import after_cursor, get_account
+from .accounts import get_account
 from .mail import queue_email
 from .models import Account, AccountInvitation, AccountMembership, User, UserPermission
 from .principal import Actor
@@ -64,7 +64,7 @@ async def list_members(
         .order_by(AccountMembership.created_at, AccountMembership.id)
         .limit(limit + 1)
     )
-    after = after_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
         query = query.where(
             tuple_(AccountMembership.created_at, AccountMembership.id) > tuple_(*after)
@@ -249,7 +249,7 @@ async def list_invitations(
         .order_by(AccountInvitation.created_at, AccountInvitation.id)
         .limit(limit + 1)
     )
-    after = after_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
         query = query.where(
             tuple_(AccountInvitation.created_at, AccountInvitation.id) > tuple_(*after)

@@ -28,7 +28,7 @@ from markettina.kernel.pagination import Page, page_of
 from markettina.kernel.security import SecretBox, TokenError, issue_token, read_token
 
 from . import social_ports
-from .api_keys import after_cursor
+from .api_keys import older_than_cursor
 from .models import SocialAccount, SocialAccountHealth
 from .principal import Actor
 from .social_ports import GrantRejected, PlatformError, PlatformProfile, TokenSet
@@ -301,7 +301,7 @@ async def list_social_accounts(
     )
     if platform is not None:
         query = query.where(SocialAccount.platform == platform)
-    after = after_cursor(cursor, at=SocialAccount.created_at, id_=SocialAccount.id)
+    after = older_than_cursor(cursor, at=SocialAccount.created_at, id_=SocialAccount.id)
     if after is not None:
         query = query.where(after)
     page = page_of(

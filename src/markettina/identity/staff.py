@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.logs import get_logger
-from markettina.kernel.pagination import Page, page_of
+from markettina.kernel.pagination import Page, decode_time_cursor, page_of
 from markettina.kernel.security import (
     SecretBox,
     digest,
@@ -35,7 +35,6 @@ from markettina.kernel.security import (
     verify_totp,
 )
 
-from .accounts import after_cursor
 from .models import Account, AccountMembership, AdminAuditLog, AdminSession, AdminUser
 from .sign_in import Client, LoginLocked, _own_transaction
 from .staff_auth import STAFF_SESSION_TTL, Staff
@@ -213,7 +212,7 @@ async def search_accounts(
     )
     if query:
         statement = statement.where(_matching(query))
-    after = after_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
         statement = statement.where(tuple_(Account.created_at, Account.id) > tuple_(*after))
     rows = list((await session.execute(statement)).scalars())

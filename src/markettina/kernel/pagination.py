@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import uuid
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -43,6 +45,17 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     if not isinstance(values, list) or len(values) != parts:
         raise _bad_cursor()
     return [str(v) for v in values]
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    """The (timestamp, id) a previous page ended at, for lists ordered by both."""
+    if cursor is None:
+        return None
+    at, row_id = decode_cursor(cursor, 2)
+    try:
+        return dt.datetime.fromisoformat(at), uuid.UUID(row_id)
+    except ValueError as exc:
+        raise _bad_cursor() from exc
 
 
 def _bad_cursor() -> ValidationFailed:
