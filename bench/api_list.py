@@ -40,7 +40,10 @@ LIST_SQL = (
 
 
 def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = match.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
@@ -50,6 +53,8 @@ def run_wrk(url: str, token: str, connections: int, seconds: int) -> dict[str, f
          "-H", f"Authorization: Bearer {token}", url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+    if "Requests/sec" not in out:
+        raise RuntimeError(f"wrk said:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -123,6 +128,9 @@ def main() -> None:
             time.sleep(0.1)
         assert len(response.json()["items"]) == 50, response.text
         run_wrk(url, owner.token, args.connections, 2)  # warm up
+        if os.environ.get("BENCH_TOP"):  # a process snapshot mid-run, to see who burns CPU
+            snapshot = f"sleep 4; top -b -n1 | head -20 > {os.environ['BENCH_TOP']}"
+            subprocess.Popen(["sh", "-c", snapshot])
         api = run_wrk(url, owner.token, args.connections, args.seconds)
         raw_tps = run_pgbench(as_libpq_url(urls.app), str(account), args.connections, args.seconds)
     finally:
