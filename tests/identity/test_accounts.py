@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -16,23 +15,9 @@ from markettina.identity.principal import Actor, Principal
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.tenant import current_tenant, set_tenant
 from markettina.kernel.db.urls import DatabaseURLs
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import new_account, new_key, new_member
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 def sql(urls: DatabaseURLs, statement: str, *params: object) -> list[tuple[Any, ...]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -14,26 +13,12 @@ import pytest
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_key, new_member
 
 LISTED = {
     "id", "name", "prefix", "scopes", "expires_at", "created_at", "last_used_at", "revoked_at",
     "created_by",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture

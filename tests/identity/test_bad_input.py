@@ -3,7 +3,6 @@ the OpenAPI document is sent malformed bodies, ids, queries and headers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -11,8 +10,6 @@ import pytest
 
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.identity.test_cross_tenant_matrix import SPEC
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_member
 
 BAD_BODIES: list[Any] = [None, [], "text", 12, {"unexpected": True}, {"email": ["x"], "name": 5}]
@@ -23,19 +20,6 @@ ROUTES = sorted(
     if path.startswith("/v1/")
     for method in operations
 )
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    urls = databases.clone(template_db, "badinput")
-    yield urls
-    databases.drop(urls)
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture(scope="module")

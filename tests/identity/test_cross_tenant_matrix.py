@@ -7,7 +7,7 @@ fails here until it has a factory below: nothing escapes by being new."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,7 @@ from markettina.identity.permissions import ALL_PERMISSIONS
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest, new_api_key, opaque_secret
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
+from tests.support.api import make_app
 from tests.support.identity import Member, new_account, new_key, new_member
 
 # staff routes act across accounts by design (for staff only); tests/identity/test_staff.py
@@ -149,19 +148,6 @@ def _body(path: str, method: str) -> Any:
     content = SPEC["paths"][path][method].get("requestBody", {}).get("content", {})
     schema = content.get("application/json", {}).get("schema")
     return None if schema is None else _example(schema)
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    urls = databases.clone(template_db, "matrix")
-    yield urls
-    databases.drop(urls)
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 def test_every_route_with_a_path_id_has_a_factory() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import pytest
 from markettina.identity.permissions import ROLE_PERMISSIONS, ROLES
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_key, new_member
 
 API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -47,18 +44,6 @@ def test_docs_show_the_role_permission_table() -> None:
         "docs/api.md's role table differs from ROLE_PERMISSIONS; put this there:\n"
         + role_permission_table()
     )
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -14,23 +13,9 @@ import pytest
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_key, new_member
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 def sql(urls: DatabaseURLs, statement: str, *params: object) -> list[tuple[Any, ...]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
@@ -20,7 +20,6 @@ from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import issue_token, new_api_key, read_token
 from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import (
     TEST_SECRET_KEY,
     Member,
@@ -56,12 +55,6 @@ def _probe() -> APIRouter:
         return {"written": f"{resource_type}/{resource_id}"}
 
     return probe
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from their `require(...)` dependencies, so a new guarded route is covered automa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,8 +14,7 @@ from fastapi.routing import APIRoute
 from markettina.identity.permissions import ROLE_PERMISSIONS, ROLES
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.identity.test_cross_tenant_matrix import FACTORIES, SPEC, _body
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
+from tests.support.api import make_app
 from tests.support.identity import new_account, new_member
 
 
@@ -56,19 +55,6 @@ def _guarded_routes() -> list[tuple[str, str, str]]:
 
 GUARDED = _guarded_routes()
 CASES = [(path, method, permission, role) for path, method, permission in GUARDED for role in ROLES]
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    urls = databases.clone(template_db, "roles")
-    yield urls
-    databases.drop(urls)
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 def test_the_guarded_routes_are_found() -> None:

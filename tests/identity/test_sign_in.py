@@ -7,35 +7,19 @@ import asyncio
 import datetime as dt
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from markettina.identity.principal import ACCESS_AUDIENCE
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest, read_token
-from tests.support.api import api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import TEST_SECRET_KEY, new_account, new_key
 
 PASSWORD = "correct horse battery"
 OTHER_PASSWORD = "another long secret"
 MAX_FAILURES = 5  # the settings' default login_max_failures
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -44,7 +44,6 @@ from markettina.kernel.jobs import configure_maintenance, job_queue
 from markettina.kernel.security import SecretBox
 from markettina.settings import Settings, get_settings
 from tests.support.api import TEST_ENCRYPTION_KEY, api_client, make_app
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import TEST_SECRET_KEY, Member, new_account, new_member
 
 PLATFORM = "fakebook"
@@ -227,18 +226,6 @@ def fake(fake_server: FakeServer) -> Iterator[FakePlatform]:
 
 
 # --- the API over one database for the module -------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture

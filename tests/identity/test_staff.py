@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,7 @@ from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.errors import Conflict, ValidationFailed
 from markettina.kernel.security import SecretBox, digest, opaque_secret, totp_code
-from tests.support.api import TEST_ENCRYPTION_KEY, api_client, make_app
-from tests.support.databases import SuiteDatabases
+from tests.support.api import TEST_ENCRYPTION_KEY
 from tests.support.identity import new_account, new_key, new_member
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -41,18 +40,6 @@ class StaffCredentials:
     def body(self, *, password: str = PASSWORD, code: str | None = None) -> dict[str, str]:
         return {"email": self.email, "password": password,
                 "totp_code": code if code is not None else totp_code(self.secret)}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture(scope="module")
