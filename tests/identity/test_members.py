@@ -10,35 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest
+from tests.support.checks import acting, fields, problem, sql
 from tests.support.identity import Member, new_account, new_key, new_member
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-def sql(urls: DatabaseURLs, statement: str, *params: object) -> list[tuple[Any, ...]]:
-    with bootstrap.connect(urls.owner) as conn:
-        cursor = conn.execute(statement, params)  # type: ignore[arg-type]
-        return cursor.fetchall() if cursor.description else []
-
-
-def problem(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
-def fields(body: dict[str, Any]) -> list[str]:
-    return [error["field"] for error in body.get("errors", [])]
-
-
-def acting(account_id: uuid.UUID, headers: dict[str, str]) -> dict[str, str]:
-    return {**headers, "X-Account-Id": str(account_id)}
 
 
 def role_of(urls: DatabaseURLs, account_id: uuid.UUID, user_id: int) -> str | None:

@@ -16,10 +16,10 @@ from sqlalchemy import text
 from markettina.identity.dependencies import CurrentActor, Transaction, require
 from markettina.identity.permissions import Resource
 from markettina.identity.principal import ACCESS_AUDIENCE, Actor
-from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import issue_token, new_api_key, read_token
 from tests.support.api import api_client, make_app
+from tests.support.checks import sql
 from tests.support.identity import (
     TEST_SECRET_KEY,
     Member,
@@ -63,12 +63,6 @@ async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
     app.include_router(_probe())
     async with api_client(app) as http:
         yield http
-
-
-def sql(urls: DatabaseURLs, statement: str, *params: object) -> list[tuple[Any, ...]]:
-    with bootstrap.connect(urls.owner) as conn:
-        cursor = conn.execute(statement, params)  # type: ignore[arg-type]
-        return cursor.fetchall() if cursor.description else []
 
 
 def add_lead(urls: DatabaseURLs, account_id: uuid.UUID, name: str) -> None:

@@ -44,6 +44,7 @@ from markettina.kernel.jobs import configure_maintenance, job_queue
 from markettina.kernel.security import SecretBox
 from markettina.settings import Settings, get_settings
 from tests.support.api import TEST_ENCRYPTION_KEY, api_client, make_app
+from tests.support.checks import sql
 from tests.support.identity import TEST_SECRET_KEY, Member, new_account, new_member
 
 PLATFORM = "fakebook"
@@ -231,12 +232,6 @@ def fake(fake_server: FakeServer) -> Iterator[FakePlatform]:
 @pytest.fixture
 def owner(db: DatabaseURLs) -> Member:
     return new_member(db, new_account(db), "owner")
-
-
-def sql(urls: DatabaseURLs, statement: str, *params: object) -> list[tuple[Any, ...]]:
-    with bootstrap.connect(urls.owner) as conn:
-        cursor = conn.execute(statement, params)  # type: ignore[arg-type]
-        return cursor.fetchall() if cursor.description else []
 
 
 def stored(urls: DatabaseURLs, social_account_id: str) -> dict[str, Any]:

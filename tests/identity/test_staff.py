@@ -23,6 +23,7 @@ from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.errors import Conflict, ValidationFailed
 from markettina.kernel.security import SecretBox, digest, opaque_secret, totp_code
 from tests.support.api import TEST_ENCRYPTION_KEY
+from tests.support.checks import problem, sql
 from tests.support.identity import new_account, new_key, new_member
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -47,12 +48,6 @@ async def engine(db: DatabaseURLs) -> AsyncIterator[AsyncEngine]:
     app_engine = create_async_engine(db.app, poolclass=NullPool)
     yield app_engine
     await app_engine.dispose()
-
-
-def sql(urls: DatabaseURLs, statement: str, *params: object) -> list[tuple[Any, ...]]:
-    with bootstrap.connect(urls.owner) as conn:
-        cursor = conn.execute(statement, params)  # type: ignore[arg-type]
-        return cursor.fetchall() if cursor.description else []
 
 
 async def new_staff(engine: AsyncEngine, db: DatabaseURLs) -> StaffCredentials:
@@ -84,15 +79,6 @@ async def signed_in(
 ) -> tuple[StaffCredentials, dict[str, str]]:
     member = await new_staff(engine, db)
     return member, staff_session(db, member)
-
-
-def problem(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 def fields_of(response: httpx.Response) -> list[str]:
