@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
 
-from .models import Account, ApiKey, RefreshToken, User, UserPermission
+from .models import Account, ApiKey
 from .permissions import ROLE_PERMISSIONS, Grant, Resource, authorize
 
 ACCESS_AUDIENCE = "markettina-api"
@@ -72,15 +72,8 @@ def read_credentials(
     return Credentials(bearer=bearer, api_key=api_key, account_header=account)
 
 
-async def _memberships(session: AsyncSession, user_id: int) -> dict[uuid.UUID, tuple[str, bool]]:
-    rows = await session.execute(
-        text("SELECT account_id, role, suspended FROM identity_memberships(:user_id)"),
-        {"user_id": user_id},
-    )
-    return {row.account_id: (row.role, row.suspended) for row in rows}
-
-
-async def _principal_from_token(session: AsyncSession, token: str, secret: str) -> Principal:
+def _principal_from_token(token: str, secret: str) -> Principal:
+    """Only the token's own claims; the database checks come in one look-up later."""
     try:
         claims = read_token(token, secret=secret, audience=ACCESS_AUDIENCE)
     except TokenError as exc:
@@ -93,24 +86,61 @@ async def _principal_from_token(session: AsyncSession, token: str, secret: str) 
         family = uuid.UUID(str(claims.extra["fam"]))
     except (KeyError, ValueError) as exc:
         raise Unauthorized("the token is not valid", code="invalid_token") from exc
-    user = (
-        await session.execute(select(User.is_active).where(User.id == user_id))
-    ).scalar_one_or_none()
-    if not user:
-        raise Unauthorized("the user no longer exists or is disabled", code="invalid_token")
-    live_session = await session.execute(
-        select(RefreshToken.id)
-        .where(
-            RefreshToken.family_id == family,
-            RefreshToken.user_id == user_id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .limit(1)
-    )
-    if live_session.first() is None:
-        raise Unauthorized("the session has ended; sign in again", code="session_revoked")
     return Principal(kind="user", home_account_id=account_id, user_id=user_id,
                      session_family=family)  # fmt: skip
+
+
+_USER_CONTEXT = text(
+    "SELECT c.*, set_config('app.current_account_id', :acting_text, true) AS tenant "
+    "FROM identity_user_context(:user_id, :family, :home, :acting) AS c"
+)
+
+
+async def _user_actor(session: AsyncSession, principal: Principal, acting: uuid.UUID) -> Actor:
+    """A person's request in one round trip: the look-up also sets the tenant, which the
+    transaction discards if anything below refuses the request."""
+    assert principal.user_id is not None
+    row = (
+        await session.execute(
+            _USER_CONTEXT,
+            {
+                "user_id": principal.user_id,
+                "family": principal.session_family,
+                "home": principal.home_account_id,
+                "acting": acting,
+                "acting_text": str(acting),
+            },
+        )
+    ).one()
+    if not row.user_active:
+        raise Unauthorized("the user no longer exists or is disabled", code="invalid_token")
+    if not row.session_live:
+        raise Unauthorized("the session has ended; sign in again", code="session_revoked")
+    if not row.home_found:
+        raise Unauthorized("the account no longer exists", code="invalid_token")
+    if row.home_suspended:  # a suspended account's tokens stop at once
+        raise Forbidden("the account is suspended", code="account_suspended")
+    if not row.acting_found:
+        raise NotFound("no such account", code="account_not_found")
+    role = row.own_role
+    if role is None and row.parent_role is not None:
+        if row.parent_suspended:
+            raise Forbidden("the agency account is suspended", code="account_suspended")
+        role = row.parent_role
+    if role is None and acting == principal.home_account_id:
+        raise Unauthorized("you are no longer a member of this account", code="invalid_token")
+    if role is None:
+        raise NotFound("no such account", code="account_not_found")
+    if row.acting_suspended:
+        raise Forbidden("the account is suspended", code="account_suspended")
+    grants = tuple(
+        Grant(permission, resource_type, resource_id)
+        for permission, resource_type, resource_id in zip(
+            row.grant_permissions, row.grant_resource_types, row.grant_resource_ids, strict=True
+        )
+    )
+    return Actor(principal=principal, account_id=acting, role=role,
+                 permissions=ROLE_PERMISSIONS[role], grants=grants)  # fmt: skip
 
 
 async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal:
@@ -170,77 +200,37 @@ async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secr
     """The caller and the account it acts for; anything doubtful is refused. Leaves the
     transaction's tenant set to the acting account."""
     if credentials.bearer is not None:
-        principal = await _principal_from_token(session, credentials.bearer, secret)
-    elif credentials.api_key is not None:
-        principal = await _principal_from_api_key(session, credentials.api_key)
-    else:
+        principal = _principal_from_token(credentials.bearer, secret)
+        acting = principal.home_account_id
+        if credentials.account_header:
+            acting = _account_from_header(credentials.account_header)
+        return await _user_actor(session, principal, acting)
+    if credentials.api_key is None:
         raise Unauthorized("sign in, or send an API key")
+    return await _key_actor(session, credentials)
 
+
+async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
+    assert credentials.api_key is not None
+    principal = await _principal_from_api_key(session, credentials.api_key)
     home = await _target_account(session, principal.home_account_id)
     if home is None:
-        raise Unauthorized("the account no longer exists", code="invalid_token")
-    _refuse_if_suspended(home)  # a suspended account's tokens and keys stop at once
+        raise Unauthorized("the account no longer exists", code="invalid_api_key")
+    _refuse_if_suspended(home)  # a suspended account's keys stop at once
     acting = principal.home_account_id
     if credentials.account_header:
         acting = _account_from_header(credentials.account_header)
     account = home if acting == home.id else await _target_account(session, acting)
-    if account is None:
+    # a key acts for its account and that account's sub-accounts, within its scopes
+    if account is None or (acting != home.id and account.parent_account_id != home.id):
         raise NotFound("no such account", code="account_not_found")
-
-    if principal.kind == "user":
-        assert principal.user_id is not None
-        role = _role_in(account, await _memberships(session, principal.user_id))
-        if role is None and acting == home.id:
-            raise Unauthorized("you are no longer a member of this account", code="invalid_token")
-        if role is None:
-            raise NotFound("no such account", code="account_not_found")
-        permissions = ROLE_PERMISSIONS[role]
-    else:
-        # a key acts for its account and that account's sub-accounts, within its scopes
-        if acting != home.id and account.parent_account_id != home.id:
-            raise NotFound("no such account", code="account_not_found")
-        role = None
-        permissions = principal.scopes or frozenset()
     _refuse_if_suspended(account)
-
-    if principal.api_key_id is not None:
-        await _set_tenant(session, home.id)
-        await _touch_api_key(session, key_id=principal.api_key_id, account=home.id)
+    assert principal.api_key_id is not None
+    await _set_tenant(session, home.id)
+    await _touch_api_key(session, key_id=principal.api_key_id, account=home.id)
     await _set_tenant(session, acting)
-    grants = await _grants(session, principal, acting)
-    return Actor(principal=principal, account_id=acting, role=role, permissions=permissions,
-                 grants=grants)  # fmt: skip
-
-
-def _role_in(account: Account, memberships: dict[uuid.UUID, tuple[str, bool]]) -> str | None:
-    """A member's own role; otherwise, on an agency's sub-account, their role in the agency
-    (refused while the agency is suspended)."""
-    if account.id in memberships:
-        return memberships[account.id][0]
-    if account.parent_account_id is not None and account.parent_account_id in memberships:
-        role, agency_suspended = memberships[account.parent_account_id]
-        if agency_suspended:
-            raise Forbidden("the agency account is suspended", code="account_suspended")
-        return role
-    return None
-
-
-async def _grants(
-    session: AsyncSession, principal: Principal, account: uuid.UUID
-) -> tuple[Grant, ...]:
-    if principal.user_id is None:
-        return ()
-    now = dt.datetime.now(dt.UTC)
-    rows = await session.execute(
-        select(
-            UserPermission.permission, UserPermission.resource_type, UserPermission.resource_id
-        ).where(
-            UserPermission.account_id == account,
-            UserPermission.user_id == principal.user_id,
-            or_(UserPermission.expires_at.is_(None), UserPermission.expires_at > now),
-        )
-    )
-    return tuple(Grant(r.permission, r.resource_type, r.resource_id) for r in rows)
+    return Actor(principal=principal, account_id=acting, role=None,
+                 permissions=principal.scopes or frozenset())  # fmt: skip
 
 
 async def _touch_api_key(session: AsyncSession, *, key_id: uuid.UUID, account: uuid.UUID) -> None:
