@@ -506,7 +506,7 @@ def secrets_rotate(
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
     from sqlalchemy.pool import NullPool
 
-    from .identity.social_accounts import (
+    from .identity.social_health import (
         RotationReport,
         count_social_tokens,
         rotate_social_tokens,

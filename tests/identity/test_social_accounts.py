@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from markettina.adapters.social import OAuth2Config, OAuth2Platform, ProfileFields
-from markettina.identity import social_accounts, social_ports
+from markettina.identity import social_accounts, social_health, social_ports
 from markettina.identity.principal import Actor, Principal
 from markettina.identity.social_ports import GrantRejected
 from markettina.identity.social_tasks import check_social_accounts_job
@@ -632,10 +632,10 @@ class TestKeyRotation:
         batches: list[int] = []
         rotating = SecretBox([new_key, old_key])
 
-        async def rotate(session: AsyncSession) -> social_accounts.RotationReport:
-            total = await social_accounts.count_social_tokens(session=session)
+        async def rotate(session: AsyncSession) -> social_health.RotationReport:
+            total = await social_health.count_social_tokens(session=session)
             assert total == 6
-            return await social_accounts.rotate_social_tokens(
+            return await social_health.rotate_social_tokens(
                 session=session, box=rotating, batch_size=2, on_batch=batches.append
             )
 
@@ -685,8 +685,8 @@ async def fresh_client(fresh_db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClien
 
 
 class TestHealthCheck:
-    async def check(self, owner_db: Database) -> social_accounts.HealthReport:
-        return await social_accounts.check_social_accounts(
+    async def check(self, owner_db: Database) -> social_health.HealthReport:
+        return await social_health.check_social_accounts(
             transactions=transactions_of(owner_db), box=SUITE_BOX
         )
 
@@ -699,7 +699,7 @@ class TestHealthCheck:
         before = stored(fresh_db, body["id"])
         fake.expires_in = 7 * 24 * 3600
         report = await self.check(owner_db)
-        assert report == social_accounts.HealthReport(refreshed=1)
+        assert report == social_health.HealthReport(refreshed=1)
         issued = fake.issued[-1]
         after = stored(fresh_db, body["id"])
         assert SUITE_BOX.decrypt(after["access_token_encrypted"]) == issued["access_token"]
@@ -710,7 +710,7 @@ class TestHealthCheck:
         assert (status, failures, message) == ("healthy", 0, None)
         assert next_check > dt.datetime.now(dt.UTC) + dt.timedelta(days=5)
         # now a week away: not due again
-        assert await self.check(owner_db) == social_accounts.HealthReport()
+        assert await self.check(owner_db) == social_health.HealthReport()
         assert fake.refresh_requests == 1
 
     async def test_repeated_failures_make_it_unhealthy_and_a_success_heals_it(
@@ -722,14 +722,14 @@ class TestHealthCheck:
         fake.failing_refreshes = 3
         seen = []
         for _ in range(3):
-            assert await self.check(owner_db) == social_accounts.HealthReport(failed=1)
+            assert await self.check(owner_db) == social_health.HealthReport(failed=1)
             status, failures, message, _next = health_rows(fresh_db, body["id"])[0]
             seen.append((status, failures))
             assert "503" in message
         assert seen == [("degraded", 1), ("degraded", 2), ("unhealthy", 3)]
         listed = await fresh_client.get("/v1/social-accounts", headers=member.headers)
         assert listed.json()["items"][0]["health"]["status"] == "unhealthy"
-        assert await self.check(owner_db) == social_accounts.HealthReport(refreshed=1)
+        assert await self.check(owner_db) == social_health.HealthReport(refreshed=1)
         assert health_rows(fresh_db, body["id"])[0][:3] == ("healthy", 0, None)
         assert len(health_rows(fresh_db, body["id"])) == 1  # one record, kept current
 
@@ -740,11 +740,11 @@ class TestHealthCheck:
         member = new_member(fresh_db, new_account(fresh_db))
         body = await connected(fresh_client, member)
         fake.refresh_revoked = True
-        assert await self.check(owner_db) == social_accounts.HealthReport(expired=1)
+        assert await self.check(owner_db) == social_health.HealthReport(expired=1)
         status, _failures, message, next_check = health_rows(fresh_db, body["id"])[0]
         assert status == "expired" and "invalid_grant" in message and next_check is None
         # only connecting again helps: the check leaves it alone until then
-        assert await self.check(owner_db) == social_accounts.HealthReport()
+        assert await self.check(owner_db) == social_health.HealthReport()
         fake.refresh_revoked = False
         await connected(fresh_client, member)
         assert health_rows(fresh_db, body["id"])[0][0] == "healthy"
@@ -759,7 +759,7 @@ class TestHealthCheck:
         fake.user = FakeUser("2002", "Grace Hopper", "grace")
         await connected(fresh_client, member)
         social_ports.platforms.pop(PLATFORM)
-        assert await self.check(owner_db) == social_accounts.HealthReport(skipped=1)
+        assert await self.check(owner_db) == social_health.HealthReport(skipped=1)
         assert fake.refresh_requests == 0
 
     async def test_the_worker_job_checks_every_account_as_the_owner(

@@ -22,7 +22,7 @@ from markettina.kernel.secrets_store import resolve_secrets
 from markettina.kernel.security import SecretBox
 from markettina.settings import get_settings
 
-from .social_accounts import Transactions, check_social_accounts
+from .social_health import Transactions, check_social_accounts
 
 
 @job_queue.periodic(cron="*/30 * * * *", periodic_id="check-social-accounts")

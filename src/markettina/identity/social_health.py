@@ -1,0 +1,268 @@
+"""The upkeep of social accounts: the periodic check that refreshes tokens about to expire
+and keeps one health record per account, and the re-encryption of tokens when keys rotate.
+Both run as the owner, over every account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from markettina.kernel.logs import get_logger
+from markettina.kernel.security import SecretBox
+
+from . import social_ports
+from .models import SocialAccount, SocialAccountHealth
+from .social_accounts import (
+    CHECK_BATCH,
+    CHECK_INTERVAL,
+    REFRESH_AHEAD,
+    ROTATION_BATCH,
+    UNHEALTHY_AFTER_FAILURES,
+    _latest_health,
+    _next_check,
+    _record_health,
+)
+from .social_ports import GrantRejected, PlatformError, TokenSet
+
+log = get_logger(__name__)
+
+# opens a short transaction as the owner (one per account checked)
+Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    rotated: int
+    unreadable: tuple[tuple[uuid.UUID, uuid.UUID], ...]  # (account_id, id) no key decrypts
+
+
+async def count_social_tokens(*, session: AsyncSession) -> int:
+    return (await session.scalars(select(func.count()).where(_holds_tokens()))).one()
+
+
+def _holds_tokens() -> Any:
+    return (SocialAccount.access_token_encrypted.is_not(None)) | (
+        SocialAccount.refresh_token_encrypted.is_not(None)
+    )
+
+
+async def rotate_social_tokens(
+    *,
+    session: AsyncSession,
+    box: SecretBox,
+    batch_size: int = ROTATION_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> RotationReport:
+    """Re-encrypt every stored token with the box's first key (``markettina secrets rotate``);
+    afterwards the older keys can be removed. ``session`` belongs to the owner: it sees every
+    account. Rows are locked batch by batch, so a concurrent refresh waits for its row."""
+    rotated, unreadable = 0, []
+    after: tuple[uuid.UUID, uuid.UUID] | None = None
+    while True:
+        query = (
+            select(
+                SocialAccount.account_id,
+                SocialAccount.id,
+                SocialAccount.access_token_encrypted,
+                SocialAccount.refresh_token_encrypted,
+            )
+            .where(_holds_tokens())
+            .order_by(SocialAccount.account_id, SocialAccount.id)
+            .limit(batch_size)
+            .with_for_update()
+        )
+        if after is not None:
+            query = query.where(tuple_(SocialAccount.account_id, SocialAccount.id) > after)
+        rows = (await session.execute(query)).all()
+        if not rows:
+            break
+        changes = []
+        for row in rows:
+            try:
+                access = _rotate(box, row.access_token_encrypted)
+                refresh = _rotate(box, row.refresh_token_encrypted)
+            except ValueError:
+                unreadable.append((row.account_id, row.id))
+                continue
+            changes.append({"account_id": row.account_id, "id": row.id,
+                            "access_token_encrypted": access,
+                            "refresh_token_encrypted": refresh})  # fmt: skip
+        if changes:
+            await session.execute(update(SocialAccount), changes)  # by primary key
+        rotated += len(changes)
+        after = (rows[-1].account_id, rows[-1].id)
+        if on_batch is not None:
+            on_batch(len(rows))
+    return RotationReport(rotated=rotated, unreadable=tuple(unreadable))
+
+
+def _rotate(box: SecretBox, ciphertext: str | None) -> str | None:
+    # decrypt + encrypt rather than box.rotate(): rotate lets cryptography's InvalidToken out
+    # instead of the ValueError decrypt raises for a secret no configured key opens
+    return box.encrypt(box.decrypt(ciphertext)) if ciphertext is not None else None
+
+
+@dataclass
+class HealthReport:
+    refreshed: int = 0
+    failed: int = 0
+    expired: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class _Due:
+    account_id: uuid.UUID
+    id: uuid.UUID
+    platform: str
+    refresh_token_encrypted: str | None
+    token_expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: str  # a HealthReport field
+    message: str | None = None
+    tokens: TokenSet | None = None
+    refresh_token: str | None = field(default=None, repr=False)  # the one sent to the platform
+
+
+async def check_social_accounts(
+    *, transactions: Transactions, box: SecretBox, now: dt.datetime | None = None,
+    limit: int = CHECK_BATCH,
+) -> HealthReport:  # fmt: skip
+    """Refresh the tokens that expire within REFRESH_AHEAD and record each account's health.
+
+    ``transactions`` opens one owner transaction (it sees every account). Each account is
+    read, refreshed and recorded on its own: no transaction stays open while a platform is
+    called, and one account's failure never undoes another's refresh."""
+    now = now or dt.datetime.now(dt.UTC)
+    async with transactions() as session:
+        due = await _due_accounts(session, now=now, limit=limit)
+    report = HealthReport()
+    for item in due:
+        outcome = await _refresh(item, box=box, now=now)
+        if outcome.kind != "skipped":
+            async with transactions() as session:
+                recorded = await _record_outcome(session, item, outcome, box=box, now=now)
+            outcome = outcome if recorded else _Outcome("skipped")
+        setattr(report, outcome.kind, getattr(report, outcome.kind) + 1)
+    return report
+
+
+async def _due_accounts(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[_Due]:
+    given_up = exists().where(
+        SocialAccountHealth.account_id == SocialAccount.account_id,
+        SocialAccountHealth.social_account_id == SocialAccount.id,
+        SocialAccountHealth.status.in_(("expired", "revoked")),  # only a reconnect helps
+    )
+    rows = await session.execute(
+        select(
+            SocialAccount.account_id,
+            SocialAccount.id,
+            SocialAccount.platform,
+            SocialAccount.refresh_token_encrypted,
+            SocialAccount.token_expires_at,
+        )
+        .where(
+            SocialAccount.deleted_at.is_(None),
+            SocialAccount.is_active,
+            SocialAccount.token_expires_at <= now + REFRESH_AHEAD,
+            ~given_up,
+        )
+        .order_by(SocialAccount.token_expires_at, SocialAccount.account_id, SocialAccount.id)
+        .limit(limit)
+    )
+    return [_Due(r.account_id, r.id, r.platform, r.refresh_token_encrypted, r.token_expires_at)
+            for r in rows if r.token_expires_at is not None]  # fmt: skip
+
+
+async def _refresh(item: _Due, *, box: SecretBox, now: dt.datetime) -> _Outcome:
+    oauth = social_ports.platforms.get(item.platform)
+    if oauth is None:
+        log.warning("social_platform_not_configured", platform=item.platform)
+        return _Outcome("skipped")
+    if item.refresh_token_encrypted is None:
+        if item.token_expires_at > now:
+            return _Outcome("skipped")  # nothing to refresh with yet; it will expire
+        return _Outcome("expired", "the access token expired and there is no refresh token")
+    try:
+        refresh_token = box.decrypt(item.refresh_token_encrypted)
+    except ValueError as exc:
+        return _Outcome("failed", str(exc))
+    try:
+        tokens = await oauth.refresh(refresh_token)
+    except GrantRejected as exc:
+        return _Outcome("expired", str(exc), refresh_token=refresh_token)
+    except Exception as exc:  # one platform or adapter failing must not stop the sweep
+        if not isinstance(exc, PlatformError):
+            log.exception("social_refresh_crashed", social_account_id=str(item.id))
+        return _Outcome("failed", str(exc) or type(exc).__name__, refresh_token=refresh_token)
+    return _Outcome("refreshed", tokens=tokens, refresh_token=refresh_token)
+
+
+async def _record_outcome(
+    session: AsyncSession, item: _Due, outcome: _Outcome, *, box: SecretBox, now: dt.datetime
+) -> bool:
+    """Store a refresh and the health it shows; False if the account changed meanwhile
+    (disconnected, or connected again: its tokens are then newer than ours)."""
+    account = (
+        await session.scalars(
+            select(SocialAccount)
+            .where(
+                SocialAccount.account_id == item.account_id,
+                SocialAccount.id == item.id,
+                SocialAccount.deleted_at.is_(None),
+            )
+            .with_for_update()
+        )
+    ).one_or_none()
+    if account is None or not _still_holds(account, outcome.refresh_token, box):
+        return False
+    message = outcome.message[:500] if outcome.message else None
+    if outcome.kind == "refreshed":
+        assert outcome.tokens is not None
+        tokens = outcome.tokens
+        account.access_token_encrypted = box.encrypt(tokens.access_token)
+        if tokens.refresh_token is not None:
+            account.refresh_token_encrypted = box.encrypt(tokens.refresh_token)
+        account.token_expires_at = tokens.expires_at
+        if tokens.scopes:
+            account.token_scope = list(tokens.scopes)
+        await _record_health(session, account, status="healthy", failures=0, message=None,
+                             now=now, next_check=_next_check(tokens.expires_at, now))  # fmt: skip
+    elif outcome.kind == "failed":
+        health = await _latest_health(session, account.account_id, account.id)
+        failures = (health.consecutive_failures if health else 0) + 1
+        status = "unhealthy" if failures >= UNHEALTHY_AFTER_FAILURES else "degraded"
+        await _record_health(session, account, status=status, failures=failures,
+                             message=message, now=now, next_check=now + CHECK_INTERVAL)  # fmt: skip
+    else:  # expired: the platform will not refresh it; the account must be connected again
+        health = await _latest_health(session, account.account_id, account.id)
+        failures = health.consecutive_failures if health else 0
+        await _record_health(session, account, status="expired", failures=failures,
+                             message=message, now=now, next_check=None)  # fmt: skip
+    log.info("social_account_checked", social_account_id=str(account.id), outcome=outcome.kind)
+    return True
+
+
+def _still_holds(account: SocialAccount, refresh_token: str | None, box: SecretBox) -> bool:
+    """Compared in clear: a key rotation meanwhile changes the ciphertext, not the token."""
+    if refresh_token is None:
+        return True
+    try:
+        held = _decrypt(box, account.refresh_token_encrypted)
+    except ValueError:
+        return False
+    return held == refresh_token
+
+
+def _decrypt(box: SecretBox, ciphertext: str | None) -> str | None:
+    return box.decrypt(ciphertext) if ciphertext is not None else None
