@@ -16,16 +16,15 @@ import math
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import NoReturn
 
 from sqlalchemy import ColumnElement, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.unit_of_work import side_transaction
 from markettina.kernel.errors import (
     Conflict,
     FieldError,
@@ -45,15 +44,13 @@ from markettina.kernel.security import (
 )
 from markettina.settings import Settings
 
+from .links import RESET_PASSWORD, VERIFY_EMAIL, new_link, redeem_link, send_verification
 from .mail import queue_email
 from .models import Account, AccountMembership, RefreshToken, User, UserToken
 from .principal import ACCESS_AUDIENCE, Actor
 
 log = get_logger(__name__)
 
-VERIFY_EMAIL = "verify_email"
-RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
-LINK_LIFETIMES = {VERIFY_EMAIL: dt.timedelta(hours=24), RESET_PASSWORD: dt.timedelta(hours=1)}
 USER_AGENT_MAX = 512
 SLUG_BASE_MAX = 40
 SLUG_TRIES = 6
@@ -165,7 +162,7 @@ async def register(
         text("INSERT INTO token_wallets (account_id, user_id) VALUES (:account_id, :user_id)"),
         {"account_id": account.id, "user_id": user.id},
     )
-    await _send_verification(session, user=user, policy=policy)
+    await send_verification(session, user=user, policy=policy)
     signed_in = await _open_session(
         session, user_id=user.id, account_id=account.id, policy=policy, client=client
     )
@@ -174,7 +171,7 @@ async def register(
 
 
 async def verify_email(session: AsyncSession, *, token: str) -> None:
-    link = await _redeem_link(session, token=token, purpose=VERIFY_EMAIL)
+    link = await redeem_link(session, token=token, purpose=VERIFY_EMAIL)
     await session.execute(update(User).where(User.id == link.user_id).values(is_verified=True))
 
 
@@ -182,7 +179,7 @@ async def resend_verification(session: AsyncSession, *, actor: Actor, policy: Si
     user = await _user(session, _person(actor))
     if user.is_verified:
         raise Conflict("the e-mail address is already verified", code="already_verified")
-    await _send_verification(session, user=user, policy=policy)
+    await send_verification(session, user=user, policy=policy)
 
 
 # --- sessions -------------------------------------------------------------------------------
@@ -273,7 +270,7 @@ async def request_password_reset(
     user = await _user_by_email(session, email)
     if user is None or not user.is_active:
         return
-    token = await _new_link(session, user_id=user.id, purpose=RESET_PASSWORD)
+    token = await new_link(session, user_id=user.id, purpose=RESET_PASSWORD)
     await queue_email(
         session,
         to=user.email,
@@ -289,7 +286,7 @@ async def request_password_reset(
 
 async def reset_password(session: AsyncSession, *, token: str, new_password: str) -> None:
     """Set the new password and end every session of the person."""
-    link = await _redeem_link(session, token=token, purpose=RESET_PASSWORD)
+    link = await redeem_link(session, token=token, purpose=RESET_PASSWORD)
     now = _now()
     # the link proves the address, and ends any lock the forgotten password caused
     await session.execute(
@@ -396,23 +393,10 @@ async def _check_password(
         )
 
 
-@asynccontextmanager
-async def _own_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """A transaction beside the caller's, for a refusal that must leave a mark: the caller's
-    rolls back with the error that answers the request."""
-    bind = session.bind
-    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
-    assert isinstance(engine, AsyncEngine)
-    async with AsyncSession(engine) as side, side.begin():
-        # the caller's transaction must hold no lock this one needs; if it ever does, fail fast
-        await side.execute(text("SET LOCAL lock_timeout = '5s'"))
-        yield side
-
-
 async def _count_failed_login(session: AsyncSession, *, user_id: int, policy: SignInPolicy) -> None:
     """One more consecutive failure; from the threshold on, each failure locks sign-in."""
     failures = User.failed_login_count + 1
-    async with _own_transaction(session) as side:
+    async with side_transaction(session) as side:
         await side.execute(
             update(User)
             .where(User.id == user_id)
@@ -429,7 +413,7 @@ async def _count_failed_login(session: AsyncSession, *, user_id: int, policy: Si
 
 async def _revoke_reused_family(session: AsyncSession, token: RefreshToken) -> NoReturn:
     """A refresh token presented again: stolen or copied. End its family, then refuse."""
-    async with _own_transaction(session) as side:
+    async with side_transaction(session) as side:
         await _revoke(side, RefreshToken.family_id == token.family_id)
     log.warning("refresh_token_reused", user_id=token.user_id, family_id=str(token.family_id))
     raise Unauthorized(
@@ -531,57 +515,3 @@ async def _new_account(session: AsyncSession, *, name: str, slug_base: str) -> A
         if account is not None:
             return account
     raise Conflict("no free account slug was found; try again", code="slug_unavailable")
-
-
-async def _new_link(session: AsyncSession, *, user_id: int, purpose: str) -> str:
-    token = opaque_secret()
-    session.add(
-        UserToken(
-            user_id=user_id,
-            purpose=purpose,
-            token_hash=digest(token),
-            expires_at=_now() + LINK_LIFETIMES[purpose],
-        )
-    )
-    await session.flush()
-    return token
-
-
-async def _send_verification(session: AsyncSession, *, user: User, policy: SignInPolicy) -> None:
-    token = await _new_link(session, user_id=user.id, purpose=VERIFY_EMAIL)
-    await queue_email(
-        session,
-        to=user.email,
-        subject="Confirm your e-mail address for Markettina",
-        text=(
-            "Welcome to Markettina.\n\n"
-            "To confirm this is your e-mail address, open this link within 24 hours:\n"
-            f"{policy.public_base_url}/verify-email?token={token}\n\n"
-            "If you did not sign up, ignore this message.\n"
-        ),
-    )
-
-
-async def _redeem_link(session: AsyncSession, *, token: str, purpose: str) -> UserToken:
-    """The unused, unexpired link of ``purpose`` with this token, now used."""
-    link = (
-        await session.execute(
-            select(UserToken)
-            .where(UserToken.token_hash == digest(token), UserToken.purpose == purpose)
-            .with_for_update()  # two clicks at once: one wins, the other finds it used
-        )
-    ).scalar_one_or_none()
-    now = _now()
-    if link is None:
-        raise _bad_link("this link is not valid", "invalid_link")
-    if link.used_at is not None:
-        raise _bad_link("this link has already been used", "link_used")
-    if link.expires_at <= now:
-        raise _bad_link("this link has expired; ask for a new one", "link_expired")
-    link.used_at = now
-    await session.flush()
-    return link
-
-
-def _bad_link(detail: str, code: str) -> ValidationFailed:
-    return ValidationFailed(detail, code=code, errors=[FieldError("body.token", detail, code)])

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.unit_of_work import side_transaction
 from markettina.kernel.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.logs import get_logger
 from markettina.kernel.pagination import Page, decode_time_cursor, page_of
@@ -36,7 +37,7 @@ from markettina.kernel.security import (
 )
 
 from .models import Account, AccountMembership, AdminAuditLog, AdminSession, AdminUser
-from .sign_in import Client, LoginLocked, _own_transaction
+from .sign_in import Client, LoginLocked
 from .staff_auth import STAFF_SESSION_TTL, Staff
 
 log = get_logger(__name__)
@@ -364,7 +365,7 @@ async def _refuse(
 async def _record_refusal(
     session: AsyncSession, *, member_id: int, reason: str, client: Client
 ) -> None:
-    async with _own_transaction(session) as side:
+    async with side_transaction(session) as side:
         await _record(
             side, admin_user_id=member_id, action=LOGIN, ip=client.ip,
             details={"outcome": "failure", "reason": reason, "user_agent": client.user_agent},
