@@ -173,9 +173,9 @@ async def complete_connect(
         session, actor=actor, platform=started.platform, profile=profile, tokens=tokens,
         scopes=tokens.scopes or tuple(oauth.default_scopes), box=box,
     )  # fmt: skip
-    health = await _record_health(
+    health = await record_health(
         session, account, status="healthy", failures=0, message=None, now=now,
-        next_check=_next_check(account.token_expires_at, now),
+        next_check=next_check(account.token_expires_at, now),
     )  # fmt: skip
     log.info("social_account_connected", social_account_id=str(account.id))
     return ConnectedAccount(account, health)
@@ -205,7 +205,7 @@ async def _upsert(
         "handle": profile.handle,
         "profile_image_url": profile.profile_image_url,
         "access_token_encrypted": box.encrypt(tokens.access_token),
-        "refresh_token_encrypted": _encrypt(box, tokens.refresh_token),
+        "refresh_token_encrypted": encrypt_token(box, tokens.refresh_token),
         "token_expires_at": tokens.expires_at,
         "token_scope": list(scopes),
         "is_active": True,
@@ -234,18 +234,18 @@ async def _upsert(
     return (await session.scalars(returning, execution_options=options)).one()
 
 
-def _encrypt(box: SecretBox, secret: str | None) -> str | None:
+def encrypt_token(box: SecretBox, secret: str | None) -> str | None:
     return box.encrypt(secret) if secret is not None else None
 
 
-def _next_check(expires_at: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+def next_check(expires_at: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
     """When the periodic check will next look at a token (None: it never expires)."""
     if expires_at is None:
         return None
     return max(expires_at - REFRESH_AHEAD, now + CHECK_INTERVAL)
 
 
-async def _latest_health(
+async def latest_health(
     session: AsyncSession, account_id: uuid.UUID, social_account_id: uuid.UUID
 ) -> SocialAccountHealth | None:
     return (
@@ -261,7 +261,7 @@ async def _latest_health(
     ).one_or_none()
 
 
-async def _record_health(
+async def record_health(
     session: AsyncSession,
     account: SocialAccount,
     *,
@@ -272,7 +272,7 @@ async def _record_health(
     next_check: dt.datetime | None,
 ) -> SocialAccountHealth:
     """One health record per social account, kept current (written on first connect)."""
-    health = await _latest_health(session, account.account_id, account.id)
+    health = await latest_health(session, account.account_id, account.id)
     if health is None:
         health = SocialAccountHealth(account_id=account.account_id, social_account_id=account.id)
         session.add(health)
@@ -369,7 +369,7 @@ async def set_primary(
         target.is_primary = True
         await session.flush()
     await session.refresh(target)  # version and updated_at are kept by triggers
-    return ConnectedAccount(target, await _latest_health(session, target.account_id, target.id))
+    return ConnectedAccount(target, await latest_health(session, target.account_id, target.id))
 
 
 async def disconnect(*, session: AsyncSession, actor: Actor, social_account_id: uuid.UUID) -> None:

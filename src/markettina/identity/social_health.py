@@ -25,9 +25,9 @@ from .social_accounts import (
     REFRESH_AHEAD,
     ROTATION_BATCH,
     UNHEALTHY_AFTER_FAILURES,
-    _latest_health,
-    _next_check,
-    _record_health,
+    latest_health,
+    next_check,
+    record_health,
 )
 from .social_ports import GrantRejected, PlatformError, TokenSet
 
@@ -236,18 +236,18 @@ async def _record_outcome(
         account.token_expires_at = tokens.expires_at
         if tokens.scopes:
             account.token_scope = list(tokens.scopes)
-        await _record_health(session, account, status="healthy", failures=0, message=None,
-                             now=now, next_check=_next_check(tokens.expires_at, now))  # fmt: skip
+        await record_health(session, account, status="healthy", failures=0, message=None,
+                             now=now, next_check=next_check(tokens.expires_at, now))  # fmt: skip
     elif outcome.kind == "failed":
-        health = await _latest_health(session, account.account_id, account.id)
+        health = await latest_health(session, account.account_id, account.id)
         failures = (health.consecutive_failures if health else 0) + 1
         status = "unhealthy" if failures >= UNHEALTHY_AFTER_FAILURES else "degraded"
-        await _record_health(session, account, status=status, failures=failures,
+        await record_health(session, account, status=status, failures=failures,
                              message=message, now=now, next_check=now + CHECK_INTERVAL)  # fmt: skip
     else:  # expired: the platform will not refresh it; the account must be connected again
-        health = await _latest_health(session, account.account_id, account.id)
+        health = await latest_health(session, account.account_id, account.id)
         failures = health.consecutive_failures if health else 0
-        await _record_health(session, account, status="expired", failures=failures,
+        await record_health(session, account, status="expired", failures=failures,
                              message=message, now=now, next_check=None)  # fmt: skip
     log.info("social_account_checked", social_account_id=str(account.id), outcome=outcome.kind)
     return True
