@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector,
 
 from . import __version__
 from .bindings import bind_configured_platforms
+from . import kernel_api
 from .identity import api as identity_api
 from .kernel.db import migrations, server
 from .kernel.db.engine import open_database
@@ -65,6 +66,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(registry=registry))
     app.include_router(identity_api.router)
+    app.include_router(kernel_api.router)
     return app
 
 

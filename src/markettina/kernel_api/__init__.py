@@ -1,0 +1,9 @@
+"""The shared kernel's HTTP API (events, webhooks, jobs, feature flags). The kernel itself
+knows no context; these routers sit above it and take the request pipeline from
+``markettina.identity.public`` only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")
