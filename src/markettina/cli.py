@@ -114,6 +114,10 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help="TCP port to listen on.", min=1, max=65535)
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="API processes sharing the port (one per core is usual).", min=1, max=64),
+    ] = None,
 ) -> None:
     """Migrate the database to the latest schema, then serve the API."""
     import uvicorn
@@ -130,9 +134,20 @@ def serve(
     console.print(f"database: {choice.description}")
     upgrade_to_head(choice)
     console.print(f"serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
-    api = create_app(urls=choice.urls, settings=settings)
     exit_cleanly_on_sigterm()
-    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+    workers = workers or settings.api_workers
+    if workers == 1:
+        api = create_app(urls=choice.urls, settings=settings)
+        uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+        return
+    # each process builds its own app; they reach the server this one found or started
+    # (which stays up while this process lives) through the URL
+    admin_url = choice.urls.admin.set(drivername="postgresql")
+    os.environ["MARKETTINA_DATABASE_URL"] = admin_url.render_as_string(hide_password=False)
+    uvicorn.run(
+        "markettina.app:app_factory", factory=True, workers=workers,
+        host=host, port=port, log_config=None, access_log=False,
+    )  # fmt: skip
 
 
 @app.command()

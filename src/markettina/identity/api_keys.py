@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import FieldError, Forbidden, NotFound
-from markettina.kernel.pagination import Page, decode_time_cursor, page_of
+from markettina.kernel.pagination import decode_time_cursor
 from markettina.kernel.security import new_api_key
 
 from .models import ApiKey
@@ -87,21 +88,20 @@ async def create_api_key(
     return IssuedApiKey(api_key=api_key, key=issued.key)
 
 
+_LISTED_NEWEST_FIRST = NewestFirst(
+    select(*LISTED).where(ApiKey.account_id == bindparam("account_id")),
+    at=ApiKey.created_at,
+    id_=ApiKey.id,
+)
+
+
 async def list_api_keys(
     *, session: AsyncSession, actor: Actor, limit: int, cursor: str | None
-) -> Page[Any]:  # rows of LISTED
-    # plain rows, not ORM instances: a list is read, never changed, and rows cost far less
-    query = (
-        select(*LISTED)
-        .where(ApiKey.account_id == actor.account_id)
-        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
-        .limit(limit + 1)
+) -> bytes:
+    """A page of LISTED as the JSON body of ``Page[ApiKeyOut]``, rendered by PostgreSQL."""
+    return await _LISTED_NEWEST_FIRST.json_page(
+        session, limit=limit, cursor=cursor, account_id=actor.account_id
     )
-    after = older_than_cursor(cursor, at=ApiKey.created_at, id_=ApiKey.id)
-    if after is not None:
-        query = query.where(after)
-    rows = list((await session.execute(query)).all())
-    return page_of(rows, limit, lambda key: (key.created_at.isoformat(), key.id))
 
 
 async def revoke_api_key(*, session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from markettina.kernel.db.raw import CompiledQuery
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
 
@@ -90,9 +91,11 @@ def _principal_from_token(token: str, secret: str) -> Principal:
                      session_family=family)  # fmt: skip
 
 
-_USER_CONTEXT = text(
-    "SELECT c.*, set_config('app.current_account_id', :acting_text, true) AS tenant "
-    "FROM identity_user_context(:user_id, :family, :home, :acting) AS c"
+_USER_CONTEXT = CompiledQuery(
+    text(
+        "SELECT c.*, set_config('app.current_account_id', :acting_text, true) AS tenant "
+        "FROM identity_user_context(:user_id, :family, :home, :acting) AS c"
+    )
 )
 
 
@@ -100,18 +103,14 @@ async def _user_actor(session: AsyncSession, principal: Principal, acting: uuid.
     """A person's request in one round trip: the look-up also sets the tenant, which the
     transaction discards if anything below refuses the request."""
     assert principal.user_id is not None
-    row = (
-        await session.execute(
-            _USER_CONTEXT,
-            {
-                "user_id": principal.user_id,
-                "family": principal.session_family,
-                "home": principal.home_account_id,
-                "acting": acting,
-                "acting_text": str(acting),
-            },
-        )
-    ).one()
+    row = await _USER_CONTEXT.one(
+        session,
+        user_id=principal.user_id,
+        family=principal.session_family,
+        home=principal.home_account_id,
+        acting=acting,
+        acting_text=str(acting),
+    )
     if not row.user_active:
         raise Unauthorized("the user no longer exists or is disabled", code="invalid_token")
     if not row.session_live:

@@ -14,6 +14,8 @@ import psycopg_pool
 from procrastinate.tasks import Task
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .db.raw import driver_connection
+
 job_queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 # cross-tenant maintenance runs as the owner (it must see every account); the worker sets
@@ -59,15 +61,6 @@ async def maintenance_connection() -> psycopg.AsyncConnection[Any]:
 async def close_job_queue(pool: psycopg_pool.AsyncConnectionPool) -> None:
     await job_queue.close_async()
     await pool.close()
-
-
-async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under a session, inside the session's open transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, psycopg.AsyncConnection)
-    return driver
 
 
 async def defer_in_transaction(

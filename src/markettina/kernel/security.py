@@ -85,7 +85,43 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
+class _VerifiedTokens:
+    """Tokens whose signature and claims were already checked, so a client's next request
+    with the same token skips the HMAC and the claim parsing. Only successes are kept,
+    keyed by token, secret and audience; expiry is checked again on every hit. Bounded:
+    the oldest entries go first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._claims: dict[tuple[str, str, str], TokenClaims] = {}
+
+    def get(self, key: tuple[str, str, str]) -> TokenClaims | None:
+        claims = self._claims.get(key)
+        if claims is not None and claims.expires_at <= dt.datetime.now(dt.UTC):
+            self._claims.pop(key, None)
+            return None
+        return claims
+
+    def put(self, key: tuple[str, str, str], claims: TokenClaims) -> None:
+        if len(self._claims) >= self.size:
+            self._claims.pop(next(iter(self._claims)), None)
+        self._claims[key] = claims
+
+
+_verified_tokens = _VerifiedTokens(size=4096)
+
+
 def read_token(token: str, *, secret: str, audience: str) -> TokenClaims:
+    key = (token, secret, audience)
+    cached = _verified_tokens.get(key)
+    if cached is not None:
+        return cached
+    claims = _decode_token(token, secret=secret, audience=audience)
+    _verified_tokens.put(key, claims)
+    return claims
+
+
+def _decode_token(token: str, *, secret: str, audience: str) -> TokenClaims:
     try:
         claims = jwt.decode(
             token,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from markettina.kernel.pagination import Cursor, Limit, Page
 
@@ -44,11 +44,9 @@ async def create_api_key(
 @router.get("/api-keys", response_model=Page[ApiKeyOut], tags=["api keys"])
 async def list_api_keys(
     actor: KeysRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
-) -> Page[ApiKeyOut]:
-    page = await api_keys.list_api_keys(session=session, actor=actor, limit=limit, cursor=cursor)
-    return Page[ApiKeyOut](
-        items=[ApiKeyOut.model_validate(key) for key in page.items], next_cursor=page.next_cursor
-    )
+) -> Response:
+    body = await api_keys.list_api_keys(session=session, actor=actor, limit=limit, cursor=cursor)
+    return Response(body, media_type="application/json")  # the page as PostgreSQL rendered it
 
 
 @router.delete(
