@@ -394,6 +394,18 @@ def views_refresh(
     Console().print(table)
 
 
+@docs_app.command("events")
+def docs_events(
+    out: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("docs/events.md"),
+) -> None:
+    """Write the domain event reference (every event, its version and payload) from the
+    event classes."""
+    from .event_reference import events_reference
+
+    out.write_text(events_reference(), encoding="utf-8")
+    console.print(f"[green]wrote[/] {out}")
+
+
 @docs_app.command("database")
 def docs_database(
     out: Annotated[

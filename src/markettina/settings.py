@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_queues: list[str] = Field(default_factory=list)
+    extra_task_modules: list[str] = Field(
+        default_factory=list,
+        description="More modules the worker imports at start, after its own (their jobs "
+        'and event handlers register on import), as JSON: ["package.module"].',
+    )
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,8 @@ import asyncio
 import importlib
 
 from .bindings import bind_worker_adapters
+from .kernel.db.engine import open_database
+from .kernel.db.job_database import bind_job_database
 from .kernel.db.urls import DatabaseURLs, as_libpq_url
 from .kernel.jobs import close_job_queue, configure_maintenance, job_queue, open_job_queue
 from .kernel.logs import get_logger
@@ -17,6 +19,7 @@ from .settings import get_settings
 # modules whose import registers tasks on the job queue (the kernel's own are in kernel.jobs)
 TASK_MODULES: tuple[str, ...] = (
     "markettina.kernel.jobs",
+    "markettina.kernel.events.tasks",
     "markettina.analytics.tasks",
     "markettina.identity.tasks",
     "markettina.identity.social_tasks",
@@ -26,7 +29,8 @@ log = get_logger(__name__)
 
 
 def load_tasks() -> None:
-    for module in TASK_MODULES:
+    """Import every task module, then the extra ones the settings name (e.g. test handlers)."""
+    for module in (*TASK_MODULES, *get_settings().extra_task_modules):
         importlib.import_module(module)
 
 
@@ -41,6 +45,9 @@ async def run_worker_async(
     load_tasks()
     configure_maintenance(as_libpq_url(urls.owner))
     bind_worker_adapters(get_settings())
+    # jobs that touch tenant data open their unit of work on this, as markettina_app
+    database = open_database(urls.app, pool_size=concurrency + 1, max_overflow=concurrency)
+    bind_job_database(database)
     pool = await open_job_queue(as_libpq_url(urls.app), max_size=concurrency + 2)
     log.info("worker_started", concurrency=concurrency, queues=queues or "all")
     try:
@@ -53,6 +60,8 @@ async def run_worker_async(
         )
     finally:
         await close_job_queue(pool)
+        bind_job_database(None)
+        await database.dispose()
         log.info("worker_stopped")
 
 

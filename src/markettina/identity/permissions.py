@@ -31,11 +31,14 @@ MANAGE = frozenset(
     }
 )  # fmt: skip
 OWNER_ONLY = frozenset({"members:manage_owners", "account:delete"})
+# the raw event stream (every context's changes, full row snapshots): for the people who
+# build automations and integrations on it, not for read-only members
+INTEGRATION = frozenset({"events:read"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "owner": READ | WRITE | MANAGE | OWNER_ONLY,
-    "admin": READ | WRITE | MANAGE,
-    "editor": READ | WRITE,
+    "owner": READ | WRITE | MANAGE | OWNER_ONLY | INTEGRATION,
+    "admin": READ | WRITE | MANAGE | INTEGRATION,
+    "editor": READ | WRITE | INTEGRATION,
     "viewer": READ,
 }
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())

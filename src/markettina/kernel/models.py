@@ -45,6 +45,8 @@ class DomainEvent(Base):
     __tablename__ = "domain_events"
     __table_args__ = (
         CheckConstraint("aggregate_version >= 0", name="aggregate_version_non_negative"),
+        CheckConstraint("event_version >= 1", name="event_version_positive"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # the relay's queue: only unprocessed events are indexed
         Index(
             "ix_domain_events_processed_created_at",
@@ -58,6 +60,8 @@ class DomainEvent(Base):
             "aggregate_type",
             "aggregate_id",
         ),
+        # the account's event list, newest first
+        Index("ix_domain_events_account_id_created_at_id", "account_id", "created_at", "id"),
         {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
@@ -71,12 +75,18 @@ class DomainEvent(Base):
     aggregate_id: Mapped[str] = mapped_column(Text)
     aggregate_version: Mapped[int] = mapped_column(Integer)
     event_type: Mapped[str] = mapped_column(Text)
+    # the payload's schema version (the event class's ``version``)
+    event_version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     event_data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     event_metadata: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, server_default=text("'{}'::jsonb")
     )
     processed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # the relay's retry bookkeeping: failed runs, when the next may start, the last failure
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class FeatureFlag(Audited, Base):

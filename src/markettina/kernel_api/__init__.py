@@ -6,4 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from . import events
+
 router = APIRouter(prefix="/v1")
+router.include_router(events.router)
