@@ -19,6 +19,10 @@ def _admin_url(urls: DatabaseURLs) -> str:
     return urls.admin.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def child_pids(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def test_external_server_survives_sigkill(fresh_db: DatabaseURLs, tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "serve.log"
     env = markettina_env(
@@ -50,11 +54,14 @@ def test_embedded_server_first_run_sigkill_and_clean_stop(tmp_path: Path) -> Non
         assert first.pid in embedded.status(data_dir).handles
         assert embedded.status(data_dir).running
 
-        again = spawn(["serve", "--port", str(port)], env, log)
+        # again, as one API process per core: the children reach the server the parent holds
+        again = spawn(["serve", "--port", str(port), "--workers", "2"], env, log)
         try:
-            wait_ready(port, again, 30, log)
+            wait_ready(port, again, 60, log)
             state = embedded.status(data_dir)
             assert first.pid not in state.handles and again.pid in state.handles
+            assert len(child_pids(again.pid)) >= 2
+            assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
         finally:
             stop(again)
         # the last process to leave stops the embedded server

@@ -4,17 +4,24 @@ permissions, expiring, revocable, listed without their secret."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
+from markettina.identity.schemas_keys import ApiKeyOut
 from markettina.kernel.db import bootstrap
+from markettina.kernel.pagination import Page
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest
 from tests.support.identity import Member, new_account, new_key, new_member
 
+LISTED_ORDER = (
+    "id", "name", "prefix", "scopes", "expires_at", "created_at", "last_used_at", "revoked_at",
+    "created_by",
+)  # fmt: skip
 LISTED = {
     "id", "name", "prefix", "scopes", "expires_at", "created_at", "last_used_at", "revoked_at",
     "created_by",
@@ -209,6 +216,48 @@ class TestList:
             if cursor is None:
                 break
         assert seen == list(reversed(ids))
+
+    async def test_the_page_postgresql_renders_is_the_response_models_own(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        for i in range(3):
+            await create(client, owner, name=f"k{i}", expires_at=in_an_hour())
+        with bootstrap.connect(db.owner) as conn:  # every timestamp set, one on a whole second
+            conn.execute(
+                "UPDATE api_keys SET last_used_at = now(), revoked_at = date_trunc('second', now())"
+                " WHERE account_id = %s",
+                (owner.account_id,),
+            )
+            rows = conn.execute(
+                "SELECT id, name, prefix, scopes, expires_at, created_at, last_used_at,"
+                " revoked_at, created_by FROM api_keys WHERE account_id = %s"
+                " ORDER BY created_at DESC, id DESC",
+                (owner.account_id,),
+            ).fetchall()
+        response = await client.get("/v1/api-keys?limit=2", headers=owner.headers)
+        assert (
+            response.status_code == 200 and response.headers["content-type"] == "application/json"
+        )
+        body = response.json()
+        expected = Page[ApiKeyOut](
+            items=[
+                ApiKeyOut.model_validate(dict(zip(LISTED_ORDER, row, strict=True)))
+                for row in rows[:2]
+            ],
+            next_cursor=body["next_cursor"],
+        )
+        assert Page[ApiKeyOut].model_validate(body) == expected
+        assert body["next_cursor"] is not None
+        for item in body["items"]:  # RFC 3339 in UTC, as the models write it
+            for name in ("expires_at", "created_at", "last_used_at", "revoked_at"):
+                assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", item[name])
+        rest = await client.get(
+            "/v1/api-keys",
+            params={"limit": 2, "cursor": body["next_cursor"]},
+            headers=owner.headers,
+        )
+        assert [item["id"] for item in rest.json()["items"]] == [str(rows[2][0])]
+        assert rest.json()["next_cursor"] is None
 
     @pytest.mark.parametrize(
         ("params", "field"),
