@@ -1,13 +1,10 @@
 """A list read newest first by (timestamp, id), paged by cursor, on the request's hot path.
 
-Two forms of the same page, each compiled once (``raw.CompiledQuery``) for the first
-page and for the pages after a cursor:
-
-- ``page``: rows as dicts, for callers that work on the rows;
-- ``json_page``: the response body itself, rendered by PostgreSQL (``json_agg`` over the
-  selected columns, timestamps as RFC 3339 UTC the way the response models write them).
-  A page of 50 costs the API process one text value instead of 50 rows to convert,
-  validate and serialise; tests hold it equal to the response model's own rendering.
+The page is the response body itself, rendered by PostgreSQL (``json_agg`` over the
+selected columns, timestamps as RFC 3339 UTC the way the response models write them),
+compiled once (``raw.CompiledQuery``) for the first page and for the pages after a
+cursor. A page of 50 costs the API process one text value instead of 50 rows to
+convert, validate and serialise; tests hold it equal to the response model's rendering.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import datetime as dt
 import json
 import uuid
 from itertools import chain
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import DateTime, Select, Text, bindparam, cast, func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
@@ -24,19 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
-from ..pagination import Page, decode_time_cursor, encode_cursor, page_of
+from ..pagination import decode_time_cursor, encode_cursor
 from .raw import CompiledQuery
 
 # constants are written into the statement, not bound: a bound value costs every call
-_RFC3339_FORMAT = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'""")
-_EMPTY_ARRAY = literal_column("'[]'::json")
-_FIRST = literal_column("1")
+_RFC3339_FORMAT: ColumnElement[str] = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'""")
+_EMPTY_ARRAY: ColumnElement[Any] = literal_column("'[]'::json")
+_FIRST: ColumnElement[int] = literal_column("1")
 
 
 class NewestFirst:
     def __init__(
         self,
-        statement: Select[Unpack[tuple[Any, ...]]],
+        statement: Select[*tuple[Any, ...]],
         *,
         at: InstrumentedAttribute[dt.datetime],
         id_: InstrumentedAttribute[uuid.UUID],
@@ -44,24 +41,14 @@ class NewestFirst:
         newest_first = (at.desc(), id_.desc())
         first = statement.order_by(*newest_first).limit(bindparam("limit"))
         after = first.where(tuple_(at, id_) < tuple_(bindparam("after_at"), bindparam("after_id")))
-        self._first, self._after = CompiledQuery(first), CompiledQuery(after)
         self._first_json = CompiledQuery(_rendered(first, at.key, id_.key, newest_first))
         self._after_json = CompiledQuery(_rendered(after, at.key, id_.key, newest_first))
-        self._at, self._id = at.key, id_.key
 
     def _params(self, limit: int, cursor: str | None, params: dict[str, Any]) -> dict[str, Any]:
         after = decode_time_cursor(cursor)
         if after is not None:
             params = {**params, "after_at": after[0], "after_id": after[1]}
         return {**params, "limit": limit + 1}
-
-    async def page(
-        self, session: AsyncSession, *, limit: int, cursor: str | None, **params: Any
-    ) -> Page[dict[str, Any]]:
-        """Rows as dicts by column name; ``params`` are the statement's own parameters."""
-        query = self._first if cursor is None else self._after
-        rows = await query.dicts(session, **self._params(limit, cursor, params))
-        return page_of(rows, limit, lambda row: (row[self._at].isoformat(), row[self._id]))
 
     async def json_page(
         self, session: AsyncSession, *, limit: int, cursor: str | None, **params: Any
@@ -85,12 +72,17 @@ def _json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return column
 
 
+def _last(column: ColumnElement[Any], last: ColumnElement[bool]) -> ColumnElement[Any]:
+    """The column's value on the page's last row (NULL when the page is not full)."""
+    return array_agg(column).filter(last)[_FIRST]  # type: ignore[no-untyped-call,no-any-return]
+
+
 def _rendered(
-    page: Select[Unpack[tuple[Any, ...]]],
+    page: Select[*tuple[Any, ...]],
     at: str,
     id_: str,
     order: tuple[ColumnElement[Any], ...],
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """One row: the page's items as a JSON array (at most ``page_size``), whether more
     rows exist, and the sort key of the page's last item."""
     rows = page.add_columns(func.row_number().over(order_by=order).label("n")).subquery()
@@ -101,12 +93,10 @@ def _rendered(
     item = func.json_build_object(
         *chain.from_iterable((literal_column(f"'{c.key}'"), _json_value(c)) for c in fields)
     )
-    items = func.coalesce(
-        func.json_agg(aggregate_order_by(item, n)).filter(in_page), _EMPTY_ARRAY
-    )
+    items = func.coalesce(func.json_agg(aggregate_order_by(item, n)).filter(in_page), _EMPTY_ARRAY)
     return select(
         cast(items, Text).label("items"),
         (func.count() > bindparam("page_size")).label("more"),
-        array_agg(rows.c[at]).filter(last)[_FIRST].label("last_at"),
-        array_agg(rows.c[id_]).filter(last)[_FIRST].label("last_id"),
+        _last(rows.c[at], last).label("last_at"),
+        _last(rows.c[id_], last).label("last_id"),
     )

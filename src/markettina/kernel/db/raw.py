@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.rows import RowFactory, dict_row, namedtuple_row
+from psycopg.rows import RowFactory, namedtuple_row
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
@@ -51,10 +51,6 @@ class CompiledQuery:
         async with connection.cursor(row_factory=rows) as cursor:
             await cursor.execute(self.sql, params, prepare=True)
             return await cursor.fetchall()
-
-    async def dicts(self, session: AsyncSession, **params: Any) -> list[dict[str, Any]]:
-        """Every row, as a dict by column name (what a response model validates fastest)."""
-        return await self._fetch(session, dict_row, params)
 
     async def one(self, session: AsyncSession, **params: Any) -> Any:
         """Exactly one row, with attribute access by column name."""
