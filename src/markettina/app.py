@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
-from . import __version__
+from . import __version__, kernel_api
 from .bindings import bind_configured_platforms
-from . import kernel_api
 from .identity import api as identity_api
 from .kernel.db import migrations, server
 from .kernel.db.engine import open_database
-from .kernel.db.urls import DatabaseURLs
+from .kernel.db.urls import DatabaseURLs, as_libpq_url
+from .kernel.feature_flags import FlagChangeListener
 from .kernel.logs import configure_logging, get_logger
 from .kernel.secrets_store import resolve_secrets
 from .kernel.web.health import health_router
@@ -46,10 +46,15 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
             data_dir=settings.data_dir,
             production=settings.environment == "production",
         )
+        # this process's flag cache is emptied whenever a flag changes anywhere
+        flag_listener = FlagChangeListener(as_libpq_url(database_urls.app))
+        await flag_listener.start()
+        app.state.flag_listener = flag_listener
         log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
         try:
             yield
         finally:
+            await flag_listener.stop()
             await app.state.database.dispose()
 
     registry = CollectorRegistry()

@@ -12,6 +12,7 @@ from .bindings import bind_worker_adapters
 from .kernel.db.engine import open_database
 from .kernel.db.job_database import bind_job_database
 from .kernel.db.urls import DatabaseURLs, as_libpq_url
+from .kernel.feature_flags import FlagChangeListener
 from .kernel.jobs import close_job_queue, configure_maintenance, job_queue, open_job_queue
 from .kernel.logs import get_logger
 from .settings import get_settings
@@ -49,6 +50,8 @@ async def run_worker_async(
     database = open_database(urls.app, pool_size=concurrency + 1, max_overflow=concurrency)
     bind_job_database(database)
     pool = await open_job_queue(as_libpq_url(urls.app), max_size=concurrency + 2)
+    flag_listener = FlagChangeListener(as_libpq_url(urls.app))
+    await flag_listener.start()
     log.info("worker_started", concurrency=concurrency, queues=queues or "all")
     try:
         await job_queue.run_worker_async(
@@ -59,6 +62,7 @@ async def run_worker_async(
             name="markettina-worker",
         )
     finally:
+        await flag_listener.stop()
         await close_job_queue(pool)
         bind_job_database(None)
         await database.dispose()

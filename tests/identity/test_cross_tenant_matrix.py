@@ -92,6 +92,17 @@ def _social_account(urls: DatabaseURLs, owner: Member) -> Resource:
                     "account_id = %s AND id = %s", (owner.account_id, social))  # fmt: skip
 
 
+def _pending_job(urls: DatabaseURLs, owner: Member) -> Resource:
+    (job,) = _sql(
+        urls,
+        "INSERT INTO async_jobs (account_id, job_type, input_data) "
+        "VALUES (%s, 'export', '{}') RETURNING id",
+        owner.account_id,
+    )  # fmt: skip
+    return Resource({"job_id": str(job)}, "async_jobs", "account_id = %s AND id = %s",
+                    (owner.account_id, job))  # fmt: skip
+
+
 FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/account/members/{user_id}": _member_of_a,
     "/v1/account/invitations/{invitation_id}": _invitation,
@@ -99,6 +110,8 @@ FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/account/permissions/{grant_id}": _grant,
     "/v1/social-accounts/{social_account_id}": _social_account,
     "/v1/social-accounts/{social_account_id}/primary": _social_account,
+    "/v1/jobs/{job_id}": _pending_job,
+    "/v1/jobs/{job_id}/cancel": _pending_job,
 }
 
 

@@ -15,13 +15,13 @@ READ = frozenset(
     {
         "account:read", "members:read", "sub_accounts:read", "api_keys:read",
         "content:read", "analytics:read", "social:read", "ai:read", "workflow:read",
-        "knowledge:read", "billing:read", "webhooks:read",
+        "knowledge:read", "billing:read", "webhooks:read", "features:read", "jobs:read",
     }
 )  # fmt: skip
 WRITE = frozenset(
     {
         "content:write", "content:publish", "social:write", "ai:use", "workflow:write",
-        "knowledge:write",
+        "knowledge:write", "jobs:manage",
     }
 )  # fmt: skip
 MANAGE = frozenset(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from .dependencies import CurrentActor, Transaction, require
 from .permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Resource
 from .principal import Actor, Principal
+from .staff import record_staff_action
+from .staff_auth import Staff, StaffMember
 
 __all__ = [
     "ALL_PERMISSIONS", "ROLE_PERMISSIONS", "Actor", "CurrentActor", "Principal", "Resource",
-    "Transaction", "require",
+    "Staff", "StaffMember", "Transaction", "record_staff_action", "require",
 ]  # fmt: skip

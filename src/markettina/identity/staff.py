@@ -257,6 +257,25 @@ async def unsuspend_account(
     return account
 
 
+# --- actions of other areas -----------------------------------------------------------------
+
+
+async def record_staff_action(
+    session: AsyncSession,
+    *,
+    staff: Staff,
+    action: str,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of a staff action taken outside identity (e.g. a feature flag change)."""
+    await _record(
+        session, admin_user_id=staff.admin_user_id, action=action, ip=staff.client.ip,
+        target_type=target_type, target_id=target_id, details=details,
+    )  # fmt: skip
+
+
 # --- the parts ------------------------------------------------------------------------------
 
 

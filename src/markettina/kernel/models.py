@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -95,6 +96,11 @@ class FeatureFlag(Audited, Base):
     __tablename__ = "feature_flags"
     __table_args__ = (
         UniqueConstraint("account_id", "feature_name", postgresql_nulls_not_distinct=True),
+        CheckConstraint("rollout_percent BETWEEN 0 AND 100", name="rollout_percent_range"),
+        # an override is a plain yes or no for its account
+        CheckConstraint(
+            "account_id IS NULL OR rollout_percent = 100", name="overrides_not_rolled_out"
+        ),
         Index("ix_feature_flags_created_by", "created_by"),
     )
 
@@ -104,6 +110,8 @@ class FeatureFlag(Audited, Base):
     description: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     config: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # a global flag that is enabled reaches this share of accounts (a stable bucket each)
+    rollout_percent: Mapped[int] = mapped_column(Integer, server_default=text("100"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
@@ -249,6 +257,10 @@ class AsyncJob(TenantScoped, Created, Base):
         CheckConstraint("priority BETWEEN 1 AND 10", name="priority_range"),
         CheckConstraint("retry_count >= 0 AND max_retries >= 0", name="retries_non_negative"),
         Index("ix_async_jobs_account_id_status_created_at", "account_id", "status", "created_at"),
+        Index("ix_async_jobs_account_id_created_at", "account_id", "created_at"),
+        Index(
+            "ix_async_jobs_account_id_job_type_created_at", "account_id", "job_type", "created_at"
+        ),
         Index("ix_async_jobs_created_by", "created_by"),
     )
 
@@ -265,3 +277,5 @@ class AsyncJob(TenantScoped, Created, Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # the job queue's job that runs it (procrastinate_jobs.id), cancelled with the row
+    queue_job_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import events
+from . import events, feature_flags, jobs
 
 router = APIRouter(prefix="/v1")
 router.include_router(events.router)
+router.include_router(feature_flags.router)
+router.include_router(jobs.router)
