@@ -113,6 +113,39 @@ class Settings(BaseSettings):
     event_retention_months: int = Field(
         default=6, ge=1, le=120, description="Processed domain events are kept this long."
     )
+    webhooks_allow_loopback: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback addresses (tests and local development "
+        "only); private, link-local and other non-public addresses stay refused.",
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="A webhook attempt's whole time budget."
+    )
+    webhooks_max_retry_delay_seconds: float = Field(
+        default=3600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="Cap on the exponential backoff between a webhook's attempts.",
+    )
+    webhooks_disable_after_failures: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="An endpoint is disabled after this many failed attempts in a row...",
+    )
+    webhooks_disable_after_hours: float = Field(
+        default=24,
+        ge=0,
+        le=24 * 90,
+        description="...the first of them at least this many hours ago.",
+    )
+    webhooks_sweep_seconds: int = Field(
+        default=15,
+        ge=1,
+        le=60,
+        description="Deliveries whose worker died are put back in the queue at the seconds "
+        "of each minute that are multiples of this (best a divisor of 60).",
+    )
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_queues: list[str] = Field(default_factory=list)
     extra_task_modules: list[str] = Field(

@@ -21,6 +21,7 @@ from .settings import get_settings
 TASK_MODULES: tuple[str, ...] = (
     "markettina.kernel.jobs",
     "markettina.kernel.events.tasks",
+    "markettina.kernel.webhooks.tasks",
     "markettina.analytics.tasks",
     "markettina.identity.tasks",
     "markettina.identity.social_tasks",

@@ -103,15 +103,57 @@ def _pending_job(urls: DatabaseURLs, owner: Member) -> Resource:
                     (owner.account_id, job))  # fmt: skip
 
 
+def _webhook(urls: DatabaseURLs, owner: Member) -> Resource:
+    (hook,) = _sql(
+        urls,
+        "INSERT INTO webhooks (account_id, name, url, events, secret_encrypted) "
+        "VALUES (%s, 'A hook', 'https://hooks.example/a', '{*}', 'sealed') RETURNING id",
+        owner.account_id,
+    )  # fmt: skip
+    return Resource({"webhook_id": str(hook)}, "webhooks", "account_id = %s AND id = %s",
+                    (owner.account_id, hook))  # fmt: skip
+
+
+def _webhook_delivery(urls: DatabaseURLs, owner: Member) -> Resource:
+    hook = _webhook(urls, owner)
+    (delivery,) = _sql(
+        urls,
+        "INSERT INTO webhook_deliveries (account_id, webhook_id, event_type, event_id, payload, "
+        "status, attempts) VALUES (%s, %s, 'webhook.ping', gen_random_uuid(), '{}', "
+        "'succeeded', 1) RETURNING id",
+        owner.account_id, hook.params["webhook_id"],
+    )  # fmt: skip
+    return Resource({**hook.params, "delivery_id": str(delivery)}, "webhook_deliveries",
+                    "account_id = %s AND id = %s", (owner.account_id, delivery))  # fmt: skip
+
+
+def _invoice(urls: DatabaseURLs, owner: Member) -> Resource:
+    (invoice,) = _sql(
+        urls,
+        "INSERT INTO invoices (account_id, invoice_number, subtotal_cents, total_cents,"
+        " issue_date, status) VALUES (%s, %s, 100, 100, current_date, 'issued') RETURNING id",
+        owner.account_id, f"T-{uuid.uuid4().hex[:12]}",
+    )  # fmt: skip
+    return Resource({"invoice_id": str(invoice)}, "invoices", "account_id = %s AND id = %s",
+                    (owner.account_id, invoice))  # fmt: skip
+
+
 FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/account/members/{user_id}": _member_of_a,
     "/v1/account/invitations/{invitation_id}": _invitation,
     "/v1/api-keys/{key_id}": _api_key,
+    "/v1/billing/invoices/{invoice_id}": _invoice,
+    "/v1/billing/invoices/{invoice_id}/pdf": _invoice,
     "/v1/account/permissions/{grant_id}": _grant,
     "/v1/social-accounts/{social_account_id}": _social_account,
     "/v1/social-accounts/{social_account_id}/primary": _social_account,
     "/v1/jobs/{job_id}": _pending_job,
     "/v1/jobs/{job_id}/cancel": _pending_job,
+    "/v1/webhooks/{webhook_id}": _webhook,
+    "/v1/webhooks/{webhook_id}/deliveries": _webhook,
+    "/v1/webhooks/{webhook_id}/test": _webhook,
+    "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": _webhook_delivery,
+    "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": _webhook_delivery,
 }
 
 

@@ -126,6 +126,7 @@ class Webhook(TenantScoped, Audited, SoftDeleted, Versioned, Base):
             "total_deliveries >= 0 AND successful_deliveries >= 0 AND failed_deliveries >= 0",
             name="deliveries_non_negative",
         ),
+        CheckConstraint("consecutive_failures >= 0", name="consecutive_failures_non_negative"),
         Index("ix_webhooks_created_by", "created_by"),
     )
 
@@ -141,6 +142,12 @@ class Webhook(TenantScoped, Audited, SoftDeleted, Versioned, Base):
     successful_deliveries: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     failed_deliveries: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_delivery_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # failed attempts since the last success, and when that run began: a long run disables
+    # the endpoint (is_active false, disabled_at and disabled_reason set)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    failing_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     deliveries: Mapped[list[WebhookDelivery]] = relationship(
@@ -152,6 +159,8 @@ class WebhookDelivery(TenantScoped, Created, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         tenant_fk(["webhook_id"], "webhooks", ondelete="CASCADE"),
+        # one delivery per endpoint and event: the fan-out may run twice for an event
+        UniqueConstraint("account_id", "webhook_id", "event_id"),
         one_of("status", ("pending", "delivering", "succeeded", "failed", "abandoned")),
         CheckConstraint("response_code BETWEEN 100 AND 599", name="response_code_http"),
         CheckConstraint("octet_length(response_body) <= 4096", name="response_body_max_4kb"),
@@ -169,12 +178,12 @@ class WebhookDelivery(TenantScoped, Created, Base):
             "status",
             "created_at",
         ),
-        # the dispatcher's queue of due (re)tries, across accounts
+        # the sweep's queue of overdue (re)tries and expired leases, across accounts
         Index(
             "ix_webhook_deliveries_status_next_retry_at",
             "status",
             "next_retry_at",
-            postgresql_where=text("status IN ('pending', 'failed')"),
+            postgresql_where=text("status IN ('pending', 'failed', 'delivering')"),
         ),
     )
 
@@ -188,6 +197,7 @@ class WebhookDelivery(TenantScoped, Created, Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     response_time_ms: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # when the next attempt is due; while 'delivering', when the attempt's lease runs out
     next_retry_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -195,6 +205,30 @@ class WebhookDelivery(TenantScoped, Created, Base):
     webhook: Mapped[Webhook] = relationship(
         back_populates="deliveries", lazy="raise", overlaps="deliveries"
     )
+
+
+class WebhookAttempt(TenantScoped, Base):
+    """One POST of a delivery: its outcome, response code, duration and error."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (
+        tenant_fk(["delivery_id"], "webhook_deliveries", ondelete="CASCADE"),
+        UniqueConstraint("account_id", "delivery_id", "number"),
+        one_of("outcome", ("delivering", "succeeded", "failed", "interrupted")),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("response_code BETWEEN 100 AND 599", name="response_code_http"),
+        CheckConstraint("response_time_ms >= 0", name="response_time_non_negative"),
+    )
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    number: Mapped[int] = mapped_column(Integer)
+    # 'interrupted': the worker stopped during the attempt (the next one says how it ended)
+    outcome: Mapped[str] = mapped_column(Text, server_default=text("'delivering'"))
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    response_time_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=NOW)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiRateLimit(TenantScoped, Audited, Base):

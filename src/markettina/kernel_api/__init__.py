@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import events, feature_flags, jobs
+from . import events, feature_flags, jobs, webhooks
 
 router = APIRouter(prefix="/v1")
 router.include_router(events.router)
 router.include_router(feature_flags.router)
 router.include_router(jobs.router)
+router.include_router(webhooks.router)

@@ -1,0 +1,20 @@
+"""Webhooks: endpoints an account registers for its events, signed deliveries with
+retries and a log, and the guard that keeps them off private networks."""
+
+from .deliveries import DeliveryDetail, get_delivery, list_deliveries, ping, redeliver
+from .endpoints import (
+    CreatedWebhook,
+    UrlRules,
+    create_webhook,
+    delete_webhook,
+    get_webhook,
+    list_webhooks,
+    update_webhook,
+)
+from .events import WebhookEndpointDisabled
+
+__all__ = [
+    "CreatedWebhook", "DeliveryDetail", "UrlRules", "WebhookEndpointDisabled", "create_webhook",
+    "delete_webhook", "get_delivery", "get_webhook", "list_deliveries", "list_webhooks", "ping",
+    "redeliver", "update_webhook",
+]  # fmt: skip
