@@ -104,7 +104,8 @@ async def test_lists_the_accounts_events_newest_first_with_their_fields(
         ({"aggregate_type": "campaign", "aggregate_id": "c-1"}, ["updated", "created"]),
         ({"since": "2026-03-01T12:01:00Z"}, ["odd", "deleted", "lead", "updated"]),
         ({"until": "2026-03-01T12:02:00Z"}, ["updated", "created"]),
-        ({"since": "2026-03-01T13:01:00+01:00", "until": "2026-03-01T12:03:00Z"}, ["lead", "updated"]),
+        ({"since": "2026-03-01T13:01:00+01:00", "until": "2026-03-01T12:03:00Z"},
+         ["lead", "updated"]),
     ],
 )  # fmt: skip
 async def test_filters(
@@ -160,3 +161,21 @@ async def test_who_may_read_the_event_log(
     member = new_member(db, owner.account_id, role)
     response = await client.get("/v1/events", headers=member.headers)
     assert response.status_code == status, response.text
+
+
+async def test_readyz_warns_of_failing_and_waiting_events(
+    client: httpx.AsyncClient, db: DatabaseURLs, owner: Member, events: dict[str, uuid.UUID]
+) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    warnings = response.json().get("warnings", {})
+    # this module's events date from March and no relay runs here
+    assert warnings["events_waiting"]["count"] >= len(events)
+    assert "events_failing" not in warnings
+
+    failing = _event(db, owner.account_id, "lead.updated", 9, aggregate=("lead", "8"))
+    sql(db, "UPDATE domain_events SET attempts = 10, next_attempt_at = now() + interval '1 hour',"
+            " last_error = 'boom' WHERE id = %s", failing)  # fmt: skip
+    response = await client.get("/readyz")
+    assert response.status_code == 200  # a warning, not a reason to leave the rotation
+    assert response.json()["warnings"]["events_failing"]["count"] == 1

@@ -2,10 +2,10 @@
 
 One batch is one transaction as markettina_app. ``claim_domain_events`` locks up to
 ``batch_size`` due events of any account (FOR UPDATE SKIP LOCKED, oldest first); each is
-then read and handled with the tenant set to its account, inside a savepoint. An event
-whose handlers all return is marked processed in the same transaction as their writes;
-one whose handler raises (or overruns its time) is rolled back to the savepoint and
-rescheduled with exponential backoff, while the rest of the batch goes on. A relay that
+then read and handled with the tenant set to its account. An event whose handlers all
+return is marked processed in the same transaction as their writes; one whose handler
+raises (or overruns its time) has its handlers' writes rolled back (to a savepoint) and
+is rescheduled with exponential backoff, while the rest of the batch goes on. A relay that
 dies mid-batch commits nothing: its locks go with its connection and the events are
 claimed again.
 """
@@ -73,7 +73,25 @@ def retry_delay_seconds(attempts: int) -> float:
 async def relay_batch(
     sessions: async_sessionmaker[AsyncSession], *, batch_size: int = BATCH_SIZE
 ) -> RelayReport:
-    """Claim, handle and mark one batch of due events in one transaction."""
+    """Claim, handle and mark one batch of due events in one transaction.
+
+    The batch runs first without savepoints (the usual case: every handler returns). If a
+    handler raises, that attempt is rolled back whole and the batch is claimed and run
+    again with a savepoint around each event, so the failure is the event's alone.
+    """
+    try:
+        return await _relay(sessions, batch_size, isolate=False)
+    except _HandlerRaised:
+        return await _relay(sessions, batch_size, isolate=True)
+
+
+class _HandlerRaised(Exception):
+    """A handler raised in a batch run without savepoints."""
+
+
+async def _relay(
+    sessions: async_sessionmaker[AsyncSession], batch_size: int, *, isolate: bool
+) -> RelayReport:
     async with sessions() as session, session.begin():
         await session.execute(
             text("SELECT set_config('statement_timeout', :ms, true)"),
@@ -86,20 +104,22 @@ async def relay_batch(
         processed = failed = 0
         for account_id, keys in by_account.items():
             await set_tenant(session, account_id)
-            done, failures = await _handle_account_events(session, keys)
+            done, failures = await _handle_account_events(session, keys, isolate=isolate)
             processed += done
             failed += failures
         await set_tenant(session, None)
     return RelayReport(claimed=len(claimed), processed=processed, failed=failed)
 
 
-async def _handle_account_events(session: AsyncSession, keys: Sequence[Any]) -> tuple[int, int]:
+async def _handle_account_events(
+    session: AsyncSession, keys: Sequence[Any], *, isolate: bool
+) -> tuple[int, int]:
     rows = await session.execute(_LOAD, {"ids": [key.id for key in keys]})
     succeeded: list[uuid.UUID] = []
     failed = 0
     for row in rows.mappings().all():
         event = _stored(row)
-        error = await _run_handlers(session, event)
+        error = await _run_handlers(session, event, isolate=isolate)
         if error is None:
             succeeded.append(event.id)
         else:
@@ -111,20 +131,29 @@ async def _handle_account_events(session: AsyncSession, keys: Sequence[Any]) -> 
     return len(succeeded), failed
 
 
-async def _run_handlers(session: AsyncSession, event: StoredEvent) -> str | None:
-    """Run every matching handler in one savepoint: None if all returned, else the failure
-    (the savepoint rolled back, so none of the event's handlers left a write)."""
+async def _run_handlers(session: AsyncSession, event: StoredEvent, *, isolate: bool) -> str | None:
+    """Run every matching handler: None if all returned. Isolated, in one savepoint that a
+    failure rolls back (no handler of the event leaves a write) and returns; otherwise a
+    failure raises ``_HandlerRaised`` for the whole batch."""
     handlers = handlers_for(event.event_type)
     if not handlers:
         return None
     current = handlers[0].name
     try:
-        async with asyncio.timeout(HANDLER_TIMEOUT_SECONDS), session.begin_nested():
-            for handler in handlers:
-                current = handler.name
-                await handler.handle(session, event)
+        async with asyncio.timeout(HANDLER_TIMEOUT_SECONDS):
+            if isolate:
+                async with session.begin_nested():
+                    for handler in handlers:
+                        current = handler.name
+                        await handler.handle(session, event)
+            else:
+                for handler in handlers:
+                    current = handler.name
+                    await handler.handle(session, event)
     except Exception as exc:  # a handler's failure is its event's, never the batch's
         error = f"{current}: {type(exc).__name__}: {exc}"
+        if not isolate:
+            raise _HandlerRaised(error) from exc
         log.warning(
             "event_handler_failed", event_id=str(event.id), event_type=event.event_type, error=error
         )

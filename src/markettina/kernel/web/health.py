@@ -14,6 +14,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from ..db.engine import Database
 from ..errors import PROBLEM_CONTENT_TYPE, problem
+from ..events.relay import FAILING_AFTER_ATTEMPTS
+
+# the oldest due event waiting longer than this means no relay is running
+RELAY_STALLED_AFTER_SECONDS = 300
 
 READINESS_TIMEOUT_SECONDS = 3.0
 
@@ -36,6 +40,41 @@ async def _events_outside_partitions(database: Database) -> int | None:
         return int(
             (await conn.execute(text("SELECT domain_events_outside_partitions()"))).scalar_one()
         )
+
+
+async def _event_backlog(database: Database) -> dict[str, Any] | None:
+    """The relay's backlog (domain_event_backlog, migration 0008), None before that."""
+    async with database.engine.connect() as conn:
+        exists = await conn.execute(
+            text("SELECT to_regprocedure('domain_event_backlog(integer)') IS NOT NULL")
+        )
+        if not exists.scalar_one():
+            return None
+        row = await conn.execute(
+            text("SELECT * FROM domain_event_backlog(:failing_after)"),
+            {"failing_after": FAILING_AFTER_ATTEMPTS},
+        )
+        return dict(row.mappings().one())
+
+
+def _relay_warnings(backlog: dict[str, Any] | None) -> dict[str, Any]:
+    warnings: dict[str, Any] = {}
+    if backlog is None:
+        return warnings
+    if backlog["failing"]:
+        warnings["events_failing"] = {
+            "count": backlog["failing"],
+            "detail": f"domain events whose handlers failed {FAILING_AFTER_ATTEMPTS} times or "
+            "more; the relay keeps retrying them (at most hourly); their last_error says why",
+        }
+    oldest = backlog["oldest_due_seconds"]
+    if oldest is not None and oldest > RELAY_STALLED_AFTER_SECONDS:
+        warnings["events_waiting"] = {
+            "count": backlog["due"],
+            "oldest_seconds": round(oldest),
+            "detail": "due domain events have waited this long for the relay: is a worker running?",
+        }
+    return warnings
 
 
 async def _current_revisions(database: Database) -> tuple[str, ...]:
@@ -76,6 +115,11 @@ async def check_readiness(database: Database, expected_heads: tuple[str, ...]) -
             outside = await _events_outside_partitions(database)
     except (SQLAlchemyError, OSError, TimeoutError):
         outside = None
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            warnings.update(_relay_warnings(await _event_backlog(database)))
+    except (SQLAlchemyError, OSError, TimeoutError):
+        pass
     if outside:
         warnings["events_outside_partitions"] = {
             "count": outside,
