@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     Text,
     UniqueConstraint,
     Uuid,
@@ -160,12 +162,22 @@ class Payment(TenantScoped, Audited, Base):
         CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("tokens_purchased >= 0", name="tokens_purchased_non_negative"),
+        CheckConstraint(
+            "bonus_tokens >= 0 AND tokens_reversed >= 0 AND tokens_shortfall >= 0"
+            " AND tokens_shortfall <= tokens_reversed",
+            name="token_counts_non_negative",
+        ),
+        CheckConstraint(
+            "amount_refunded_cents >= 0 AND amount_disputed_cents >= 0",
+            name="reversals_non_negative",
+        ),
         Index("ix_payments_user_id", "user_id"),
         Index("ix_payments_token_package_id", "token_package_id"),
         Index("ix_payments_account_id_status_created_at", "account_id", "status", "created_at"),
     )
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # NULL when the checkout was started by an API key rather than a person
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(Text, unique=True)
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(Text, unique=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
@@ -175,6 +187,14 @@ class Payment(TenantScoped, Audited, Base):
         ForeignKey("token_packages.id", ondelete="SET NULL")
     )
     tokens_purchased: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # package bonus + promo bonus tokens credited with the purchase (reversed with it)
+    bonus_tokens: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # cumulative, as Stripe reports them; tokens reversed include those the wallet lacked
+    amount_refunded_cents: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    amount_disputed_cents: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    tokens_reversed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    tokens_shortfall: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    promo_code: Mapped[str | None] = mapped_column(Text)
 
 
 class UsageRecord(TenantScoped, Base):
@@ -235,7 +255,18 @@ class Invoice(TenantScoped, Audited, SoftDeleted, Versioned, Base):
         UniqueConstraint("invoice_number"),
         one_of("status", ("draft", "issued", "paid", "void", "refunded")),
         CheckConstraint("total_cents = subtotal_cents + tax_cents", name="total"),
-        CheckConstraint("subtotal_cents >= 0 AND tax_cents >= 0", name="amounts_non_negative"),
+        one_of("kind", ("invoice", "credit_note")),
+        # an invoice's amounts are positive; a credit note's negative, and it names what it credits
+        CheckConstraint(
+            "(kind = 'invoice' AND subtotal_cents >= 0 AND tax_cents >= 0)"
+            " OR (kind = 'credit_note' AND subtotal_cents <= 0 AND tax_cents <= 0"
+            " AND credits_invoice_id IS NOT NULL)",
+            name="amounts_by_kind",
+        ),
+        CheckConstraint("tax_rate >= 0 AND tax_rate <= 1", name="tax_rate_fraction"),
+        tenant_fk(["credits_invoice_id"], "invoices", ondelete="RESTRICT"),
+        Index("ix_invoices_account_id_credits_invoice_id", "account_id", "credits_invoice_id"),
+        Index("ix_invoices_account_id_payment_intent_id", "account_id", "payment_intent_id"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("issue_date <= due_date", name="due_after_issue"),
         CheckConstraint(
@@ -261,6 +292,10 @@ class Invoice(TenantScoped, Audited, SoftDeleted, Versioned, Base):
     billing_address: Mapped[str | None] = mapped_column(Text)
     billing_vat_id: Mapped[str | None] = mapped_column(Text)
     pdf_url: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text, server_default=text("'invoice'"))
+    credits_invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # the VAT rate the amounts were computed with (a fraction: 0.2200)
+    tax_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
 
     items: Mapped[list[InvoiceItem]] = relationship(
         back_populates="invoice", lazy="raise", overlaps="invoice"
@@ -393,6 +428,31 @@ class ReferralProgram(Audited, Base):
     expires_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now() + interval '30 days'")
     )
+
+
+class InvoiceCounter(Base):
+    """The last invoice number of each calendar year: locked by each issue, so numbers are
+    gap-free and a rolled-back purchase gives its number back (global: numbers are)."""
+
+    __tablename__ = "invoice_counters"
+    __table_args__ = (CheckConstraint("last_number >= 0", name="last_number_non_negative"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class BillingDetails(Audited, Base):
+    """What an account wants on its invoices; copied onto each invoice when it is issued."""
+
+    __tablename__ = "billing_details"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    vat_id: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
 
 
 class StripeEvent(Base):
