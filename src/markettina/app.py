@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from . import __version__, kernel_api
-from .bindings import bind_configured_platforms
+from .billing import api as billing_api
+from .bindings import bind_configured_platforms, bind_payments
 from .identity import api as identity_api
 from .kernel.db import migrations, server
 from .kernel.db.engine import open_database
@@ -40,6 +41,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         app.state.expected_heads = migrations.heads()
         app.state.settings = settings
         bind_configured_platforms(settings)
+        bind_payments(settings)
         app.state.secrets = resolve_secrets(
             secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
             encryption_keys=[k.get_secret_value() for k in settings.encryption_keys],
@@ -71,6 +73,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(registry=registry))
     app.include_router(identity_api.router)
+    app.include_router(billing_api.router)
     app.include_router(kernel_api.router)
     return app
 

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from .adapters.email import mailer_from_settings
+from .adapters.payments import payment_gateway_from_settings
 from .adapters.social import OAuth2Config, OAuth2Platform
+from .billing.payment_gateway import bind_payment_gateway
 from .identity.mail import bind_mailer
 from .identity.social_ports import bind_platform
 from .settings import Settings
@@ -13,6 +15,11 @@ from .settings import Settings
 def bind_configured_platforms(settings: Settings) -> None:
     for name, platform_settings in settings.oauth_platforms.items():
         bind_platform(name, OAuth2Platform(OAuth2Config.from_settings(platform_settings)))
+
+
+def bind_payments(settings: Settings) -> None:
+    """Stripe when configured; otherwise checkout and webhooks answer 503."""
+    bind_payment_gateway(payment_gateway_from_settings(settings))
 
 
 def bind_worker_adapters(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -102,6 +103,34 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
     mail_from: str = "Markettina <no-reply@markettina.local>"
+
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, description="Stripe API key (sk_...). Unset: checkout answers 503."
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Signing secret of the Stripe webhook endpoint (whsec_...). Unset: "
+        "webhooks answer 503.",
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com",
+        description="Where the Stripe SDK sends requests (tests point it at a local fake).",
+    )
+    checkout_success_url: str = Field(
+        default="http://127.0.0.1:8000/billing/checkout/success?session_id={CHECKOUT_SESSION_ID}",
+        description="Where Stripe sends the buyer after paying.",
+    )
+    checkout_cancel_url: str = Field(
+        default="http://127.0.0.1:8000/billing/checkout/cancelled",
+        description="Where Stripe sends the buyer who gives up.",
+    )
+    vat_rate: Decimal = Field(
+        default=Decimal("0.22"), ge=0, le=1, max_digits=5, decimal_places=4,
+        description="VAT included in package prices, as a fraction (0.22 = 22%).",
+    )  # fmt: skip
+    seller_name: str = Field(default="Markettina", description="The seller on invoices.")
+    seller_address: str = Field(default="", description="The seller's address on invoices.")
+    seller_vat_id: str = Field(default="", description="The seller's VAT id on invoices.")
 
     oauth_platforms: dict[str, OAuthPlatformSettings] = Field(
         default_factory=dict,

@@ -1,0 +1,129 @@
+"""Money that goes back to the buyer — a refund (``charge.refunded``) or a lost dispute's
+withdrawal (``charge.dispute.funds_withdrawn``) — takes the payment's tokens back in
+proportion, never below zero (what was spent already is the shortfall, kept on the
+payment and in the event), and is credited on the invoice by a credit note.
+
+Stripe reports cumulative amounts (a charge's ``amount_refunded``; a charge has at most
+one dispute), so each event moves the payment to a new total and only the difference is
+reversed: any replay or repetition of a total changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.events import record
+
+from .invoices import credited_cents, invoice_for_payment, issue_credit_note
+from .ledger import reverse_tokens
+from .models import Invoice, Payment
+from .payment_events import PaymentRefunded
+
+Reason = Literal["refund", "dispute"]
+
+_ACCOUNT_OF = text("SELECT billing_payment_account(:payment_intent_id)")
+
+
+async def reverse_payment(
+    session: AsyncSession,
+    *,
+    payment_intent_id: str,
+    reason: Reason,
+    amount_refunded_cents: int | None = None,
+    amount_disputed_cents: int | None = None,
+) -> Payment | None:
+    """Bring the payment to the new refunded or disputed total; None if it is not ours."""
+    account_id = (
+        await session.execute(_ACCOUNT_OF, {"payment_intent_id": payment_intent_id})
+    ).scalar_one_or_none()
+    if account_id is None:
+        return None
+    await set_tenant(session, account_id)
+    payment = (
+        await session.execute(
+            select(Payment)
+            .where(
+                Payment.account_id == account_id,
+                Payment.stripe_payment_intent_id == payment_intent_id,
+            )
+            .with_for_update()
+        )
+    ).scalar_one()
+    before = _reversed_cents(payment)
+    if amount_refunded_cents is not None:
+        payment.amount_refunded_cents = max(payment.amount_refunded_cents, amount_refunded_cents)
+    if amount_disputed_cents is not None:
+        payment.amount_disputed_cents = max(payment.amount_disputed_cents, amount_disputed_cents)
+    now_reversed = _reversed_cents(payment)
+    if now_reversed <= before:
+        await session.flush()
+        return payment
+
+    taken, shortfall = await _take_tokens_back(session, payment, now_reversed, reason)
+    if now_reversed >= payment.amount_cents:
+        payment.status = "refunded"
+    note = await _credit(session, account_id, payment_intent_id, now_reversed - before, reason)
+    await session.flush()
+    await record(
+        session,
+        PaymentRefunded(
+            payment_id=payment.id, reason=reason, amount_cents=now_reversed - before,
+            amount_reversed_cents=now_reversed, tokens_taken=taken, tokens_shortfall=shortfall,
+            credit_note_id=note.id if note else None,
+        ),
+        account_id=account_id,
+        aggregate_id=payment.id,
+    )  # fmt: skip
+    return payment
+
+
+def _reversed_cents(payment: Payment) -> int:
+    return min(payment.amount_cents, payment.amount_refunded_cents + payment.amount_disputed_cents)
+
+
+async def _take_tokens_back(
+    session: AsyncSession, payment: Payment, reversed_cents: int, reason: Reason
+) -> tuple[int, int]:
+    """Tokens in proportion to the money gone back (rounded down: the buyer keeps a
+    fraction of a token), counted cumulatively so partial refunds add up exactly."""
+    granted = payment.tokens_purchased + payment.bonus_tokens
+    target = granted * reversed_cents // payment.amount_cents if payment.amount_cents else 0
+    due = target - payment.tokens_reversed
+    if due <= 0:
+        return 0, 0
+    reversal = await reverse_tokens(
+        session, account_id=payment.account_id, amount=due, reference_type="payment",
+        reference_id=str(payment.id), description=f"Tokens taken back: payment {reason}",
+        idempotency_key=f"stripe:{payment.stripe_payment_intent_id}:reversal:{target}",
+    )  # fmt: skip
+    payment.tokens_reversed = target
+    payment.tokens_shortfall += reversal.shortfall
+    return reversal.taken, reversal.shortfall
+
+
+async def _credit(
+    session: AsyncSession, account_id: uuid.UUID, payment_intent_id: str, cents: int,
+    reason: Reason,
+) -> Invoice | None:  # fmt: skip
+    """A credit note for ``cents`` (at most what the invoice has not credited yet); the
+    invoice is refunded once nothing of it is left."""
+    invoice = await invoice_for_payment(session, account_id, payment_intent_id)
+    if invoice is None:
+        return None
+    remaining = invoice.total_cents - await credited_cents(session, invoice)
+    amount = min(cents, remaining)
+    if amount <= 0:
+        return None
+    label = "refunded" if reason == "refund" else "disputed and withdrawn"
+    reason_text = f"{amount / 100:.2f} {invoice.currency} {label}"
+    note = await issue_credit_note(
+        session, original=invoice, gross_cents=amount, reason=reason_text
+    )
+    if amount == remaining and invoice.status == "paid":
+        invoice.status = "refunded"
+    return note

@@ -1,0 +1,83 @@
+"""Stripe webhooks: verified, stored, then processed exactly once.
+
+The event is stored first, in a transaction of its own (insert ... on conflict do nothing:
+a redelivery stores nothing new), so an event whose processing fails stays on record,
+unprocessed, until Stripe delivers it again. Processing runs in the caller's transaction,
+which locks the stored row first (concurrent deliveries of one event queue there), skips
+an event already processed, and marks it processed together with everything it changed.
+
+Handled: ``checkout.session.completed`` and ``checkout.session.async_payment_succeeded``
+(a paid checkout, see purchases), ``charge.refunded`` and ``charge.dispute.funds_withdrawn``
+(see reversals: a dispute reverses tokens when the money actually leaves, not when it is
+opened). Any other type is stored and acknowledged.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import bindparam
+
+from markettina.kernel.db.unit_of_work import side_transaction
+
+from .payment_gateway import GatewayEvent, PaymentGateway
+from .purchases import complete_checkout
+from .reversals import reverse_payment
+
+Outcome = Literal["processed", "ignored", "duplicate"]
+
+CHECKOUT_PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+REFUNDED = "charge.refunded"
+DISPUTE_WITHDRAWN = "charge.dispute.funds_withdrawn"
+
+_STORE = text(
+    "INSERT INTO stripe_events (id, type, payload) VALUES (:id, :type, :payload)"
+    " ON CONFLICT (id) DO NOTHING"
+).bindparams(bindparam("payload", type_=JSONB))
+_LOCK = text("SELECT processed_at FROM stripe_events WHERE id = :id FOR UPDATE")
+_PROCESSED = text("UPDATE stripe_events SET processed_at = now() WHERE id = :id")
+
+
+async def receive_stripe_event(
+    session: AsyncSession,
+    *,
+    gateway: PaymentGateway,
+    payload: bytes,
+    signature: str,
+    vat_rate: Decimal,
+) -> Outcome:
+    event = gateway.verify_event(payload, signature)
+    async with side_transaction(session) as side:
+        await side.execute(_STORE, {"id": event.id, "type": event.type, "payload": event.payload})
+    processed_at = (await session.execute(_LOCK, {"id": event.id})).scalar_one()
+    if processed_at is not None:
+        return "duplicate"
+    handled = await _process(session, event, vat_rate=vat_rate)
+    await session.execute(_PROCESSED, {"id": event.id})
+    return "processed" if handled else "ignored"
+
+
+async def _process(session: AsyncSession, event: GatewayEvent, *, vat_rate: Decimal) -> bool:
+    obj: dict[str, Any] = event.object
+    if event.type in CHECKOUT_PAID:
+        return await complete_checkout(session, checkout=obj, vat_rate=vat_rate) is not None
+    payment_intent = obj.get("payment_intent")
+    if not isinstance(payment_intent, str):
+        return False
+    if event.type == REFUNDED:
+        payment = await reverse_payment(
+            session, payment_intent_id=payment_intent, reason="refund",
+            amount_refunded_cents=int(obj.get("amount_refunded") or 0),
+        )  # fmt: skip
+        return payment is not None
+    if event.type == DISPUTE_WITHDRAWN:
+        payment = await reverse_payment(
+            session, payment_intent_id=payment_intent, reason="dispute",
+            amount_disputed_cents=int(obj.get("amount") or 0),
+        )  # fmt: skip
+        return payment is not None
+    return False
