@@ -9,12 +9,12 @@
 -- Holds:
 --   6 views;
 --   6 materialized views (created WITH NO DATA, with their indexes);
---   20 functions (trigger functions and the others);
+--   23 functions (trigger functions and the others);
 --   74 triggers;
 --   66 row-level security policies;
 --   row-level security ENABLEd on 64 tables and FORCEd on 64 (moved here from the tables'
 --     own entries);
---   privileges: 138 GRANT/REVOKE entries (the schema, tables, columns, sequences and
+--   privileges: 141 GRANT/REVOKE entries (the schema, tables, columns, sequences and
 --     functions, for markettina_app and PUBLIC) and 3 default privileges.
 --
 -- The monthly partitions of domain_events are not dumped (their names depend on the day the
@@ -321,6 +321,52 @@ END $$;
 
 
 --
+-- Name: idempotency_claim(uuid, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.idempotency_claim(p_account uuid, p_key text, p_endpoint text, p_request_hash text) RETURNS TABLE(state text, request_hash text, status_code integer, response_data jsonb)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtextextended(p_account::text || '/' || p_key, 0)) THEN
+        RETURN QUERY SELECT 'in_flight', NULL::text, NULL::integer, NULL::jsonb;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT 'found', k.request_hash, k.status_code, k.response_data FROM idempotency_keys k
+    WHERE k.account_id = p_account AND k.key = p_key AND k.expires_at > now();
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    -- a row past its expiry is as good as gone: the new request takes the key over
+    INSERT INTO idempotency_keys AS k (account_id, key, endpoint, request_hash)
+    VALUES (p_account, p_key, p_endpoint, p_request_hash)
+    ON CONFLICT (account_id, key) DO UPDATE
+    SET endpoint = excluded.endpoint, request_hash = excluded.request_hash,
+        status_code = NULL, response_data = NULL, created_at = now(),
+        expires_at = now() + interval '24 hours';
+    RETURN QUERY SELECT 'claimed', p_request_hash, NULL::integer, NULL::jsonb;
+END $$;
+
+
+--
+-- Name: idempotency_record(uuid, text, text, integer, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.idempotency_record(p_account uuid, p_key text, p_request_hash text, p_status_code integer, p_response_data jsonb) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_config('app.current_account_id', p_account::text, true);
+    UPDATE idempotency_keys
+    SET status_code = p_status_code, response_data = p_response_data
+    WHERE account_id = p_account AND key = p_key AND request_hash = p_request_hash
+      AND status_code IS NULL;
+    RETURN FOUND;
+END $$;
+
+
+--
 -- Name: identity_api_key(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -431,6 +477,70 @@ CREATE FUNCTION public.purge_expired_idempotency_keys() RETURNS bigint
     WITH purged AS (DELETE FROM idempotency_keys WHERE expires_at < now() RETURNING 1)
     SELECT count(*) FROM purged
 $$;
+
+
+--
+-- Name: rate_limit_take(uuid, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.rate_limit_take(p_account uuid, p_group text, p_defaults jsonb) RETURNS TABLE(allowed boolean, minute_limit integer, minute_used integer, minute_reset_in integer, hour_limit integer, hour_used integer, hour_reset_in integer, day_limit integer, day_used integer, day_reset_in integer)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r api_rate_limits%ROWTYPE;
+    plan jsonb;
+    minute_reset timestamptz;
+    hour_reset timestamptz;
+    day_reset timestamptz;
+BEGIN
+    PERFORM set_config('app.current_account_id', p_account::text, true);
+    SELECT * INTO r FROM api_rate_limits l
+    WHERE l.account_id = p_account AND l.endpoint = p_group FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO api_rate_limits (account_id, endpoint) VALUES (p_account, p_group)
+        ON CONFLICT (account_id, endpoint) DO NOTHING;
+        SELECT * INTO r FROM api_rate_limits l
+        WHERE l.account_id = p_account AND l.endpoint = p_group FOR UPDATE;
+    END IF;
+    SELECT p_defaults -> a.plan_tier INTO plan FROM accounts a WHERE a.id = p_account;
+    minute_limit := coalesce(r.limit_per_minute, (plan ->> 0)::integer);
+    hour_limit := coalesce(r.limit_per_hour, (plan ->> 1)::integer);
+    day_limit := coalesce(r.limit_per_day, (plan ->> 2)::integer);
+    IF r.minute_reset_at > now() THEN
+        minute_used := r.current_minute_count; minute_reset := r.minute_reset_at;
+    ELSE
+        minute_used := 0; minute_reset := date_trunc('minute', now(), 'UTC') + interval '1 minute';
+    END IF;
+    IF r.hour_reset_at > now() THEN
+        hour_used := r.current_hour_count; hour_reset := r.hour_reset_at;
+    ELSE
+        hour_used := 0; hour_reset := date_trunc('hour', now(), 'UTC') + interval '1 hour';
+    END IF;
+    IF r.day_reset_at > now() THEN
+        day_used := r.current_day_count; day_reset := r.day_reset_at;
+    ELSE
+        day_used := 0; day_reset := date_trunc('day', now(), 'UTC') + interval '1 day';
+    END IF;
+    allowed := (minute_limit IS NULL OR minute_used < minute_limit)
+           AND (hour_limit IS NULL OR hour_used < hour_limit)
+           AND (day_limit IS NULL OR day_used < day_limit);
+    IF allowed THEN
+        minute_used := minute_used + 1; hour_used := hour_used + 1; day_used := day_used + 1;
+    END IF;
+    IF (minute_used, hour_used, day_used, minute_reset, hour_reset, day_reset)
+       IS DISTINCT FROM (r.current_minute_count, r.current_hour_count, r.current_day_count,
+                         r.minute_reset_at, r.hour_reset_at, r.day_reset_at) THEN
+        UPDATE api_rate_limits
+        SET current_minute_count = minute_used, minute_reset_at = minute_reset,
+            current_hour_count = hour_used, hour_reset_at = hour_reset,
+            current_day_count = day_used, day_reset_at = day_reset
+        WHERE account_id = p_account AND id = r.id;
+    END IF;
+    minute_reset_in := ceil(extract(epoch FROM minute_reset - now()))::integer;
+    hour_reset_in := ceil(extract(epoch FROM hour_reset - now()))::integer;
+    day_reset_in := ceil(extract(epoch FROM day_reset - now()))::integer;
+    RETURN NEXT;
+END $$;
 
 
 --
@@ -1164,7 +1274,7 @@ CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.api_keys FOR EACH ROW EX
 -- Name: api_rate_limits touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.api_rate_limits FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+CREATE TRIGGER touch_updated_at BEFORE UPDATE OF limit_per_minute, limit_per_hour, limit_per_day ON public.api_rate_limits FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
 
 
 --
@@ -2524,6 +2634,22 @@ REVOKE ALL ON FUNCTION public.ensure_domain_event_partitions(months_ahead intege
 
 
 --
+-- Name: FUNCTION idempotency_claim(p_account uuid, p_key text, p_endpoint text, p_request_hash text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.idempotency_claim(p_account uuid, p_key text, p_endpoint text, p_request_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.idempotency_claim(p_account uuid, p_key text, p_endpoint text, p_request_hash text) TO markettina_app;
+
+
+--
+-- Name: FUNCTION idempotency_record(p_account uuid, p_key text, p_request_hash text, p_status_code integer, p_response_data jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.idempotency_record(p_account uuid, p_key text, p_request_hash text, p_status_code integer, p_response_data jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.idempotency_record(p_account uuid, p_key text, p_request_hash text, p_status_code integer, p_response_data jsonb) TO markettina_app;
+
+
+--
 -- Name: FUNCTION identity_api_key(p_prefix text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -2699,6 +2825,14 @@ GRANT ALL ON FUNCTION public.procrastinate_update_heartbeat_v1(worker_id bigint)
 --
 
 REVOKE ALL ON FUNCTION public.purge_expired_idempotency_keys() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION rate_limit_take(p_account uuid, p_group text, p_defaults jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.rate_limit_take(p_account uuid, p_group text, p_defaults jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.rate_limit_take(p_account uuid, p_group text, p_defaults jsonb) TO markettina_app;
 
 
 --

@@ -12,7 +12,9 @@ from . import __version__, kernel_api
 from .billing import api as billing_api
 from .bindings import bind_configured_platforms, bind_payments
 from .identity import api as identity_api
+from .kernel import idempotency, rate_limits
 from .kernel.db import migrations, server
+from .kernel.db.autocommit import AutocommitPool
 from .kernel.db.engine import open_database
 from .kernel.db.urls import DatabaseURLs, as_libpq_url
 from .kernel.feature_flags import FlagChangeListener
@@ -52,10 +54,14 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         flag_listener = FlagChangeListener(as_libpq_url(database_urls.app))
         await flag_listener.start()
         app.state.flag_listener = flag_listener
+        # rate-limit counts and idempotent responses, beside each request's transaction
+        app.state.autocommit = AutocommitPool(as_libpq_url(database_urls.app), max_size=4)
+        await app.state.autocommit.open()
         log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
         try:
             yield
         finally:
+            await app.state.autocommit.close()
             await flag_listener.stop()
             await app.state.database.dispose()
 
@@ -70,6 +76,8 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    idempotency.install(app)  # middleware: recorder inside rate-limit headers inside the
+    rate_limits.install(app)  # request context (the last added is the outermost)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(registry=registry))
     app.include_router(identity_api.router)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .admission import admit
 from .principal import Actor, read_credentials, resolve_actor
 
 
@@ -35,7 +36,9 @@ async def _actor(
     x_account_id: Annotated[str | None, Header()] = None,
 ) -> Actor:
     credentials = read_credentials(authorization, x_api_key, x_account_id)
-    return await resolve_actor(session, credentials, secret=request.app.state.secrets.secret_key)
+    actor = await resolve_actor(session, credentials, secret=request.app.state.secrets.secret_key)
+    await admit(request, session, actor)  # rate limit, idempotency key
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]

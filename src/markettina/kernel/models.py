@@ -232,7 +232,8 @@ class WebhookAttempt(TenantScoped, Base):
 
 
 class ApiRateLimit(TenantScoped, Audited, Base):
-    """An account's limits on one route group (NULL: no limit) and its current windows."""
+    """An account's limits on one route group (NULL: the plan's default) and its current
+    windows (see kernel/rate_limits)."""
 
     __tablename__ = "api_rate_limits"
     __table_args__ = (

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import events, feature_flags, jobs, webhooks
+from . import events, feature_flags, jobs, rate_limits, webhooks
 
 router = APIRouter(prefix="/v1")
 router.include_router(events.router)
 router.include_router(feature_flags.router)
 router.include_router(jobs.router)
+router.include_router(rate_limits.router)
 router.include_router(webhooks.router)

@@ -1,0 +1,9 @@
+"""Idempotency keys on unsafe requests (issue 6, item 3)."""
+
+from __future__ import annotations
+
+from .claims import HEADER, IdempotentReplay, PendingKey, claim, pending_key, request_hash
+from .recorder import install
+
+__all__ = ["HEADER", "IdempotentReplay", "PendingKey", "claim", "install", "pending_key",
+           "request_hash"]  # fmt: skip
