@@ -10,9 +10,10 @@
 --   Identity: account_invitations, account_memberships, accounts, admin_audit_logs,
 --     admin_sessions, admin_users, api_keys, oauth_tokens, refresh_tokens,
 --     social_account_health, social_accounts, user_permissions, user_tokens, users.
---   Billing: invoice_items, invoices, payments, promo_codes, promo_redemptions,
---     referral_program, service_pricing, stripe_events, subscriptions, token_packages,
---     token_transactions, token_wallets, usage_records.
+--   Billing: billing_details, invoice_counters, invoice_items, invoices, payments,
+--     promo_codes, promo_redemptions, referral_codes, referral_program, service_pricing,
+--     stripe_events, subscriptions, token_packages, token_transactions, token_wallets,
+--     usage_records.
 -- With each table: its sequences, defaults, primary key, unique and check constraints,
 -- indexes and foreign keys.
 -- Triggers, functions, views, row-level security, policies and grants of these tables are
@@ -202,6 +203,32 @@ CREATE TABLE public.api_keys (
 
 
 --
+-- Name: billing_details; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.billing_details (
+    account_id uuid NOT NULL,
+    name text,
+    email text,
+    vat_id text,
+    address text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: invoice_counters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.invoice_counters (
+    year integer NOT NULL,
+    last_number integer DEFAULT 0 NOT NULL,
+    CONSTRAINT ck_invoice_counters_last_number_non_negative CHECK ((last_number >= 0))
+);
+
+
+--
 -- Name: invoice_items; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -250,11 +277,16 @@ CREATE TABLE public.invoices (
     deleted_at timestamp with time zone,
     deleted_by integer,
     version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT ck_invoices_amounts_non_negative CHECK (((subtotal_cents >= 0) AND (tax_cents >= 0))),
+    kind text DEFAULT 'invoice'::text NOT NULL,
+    credits_invoice_id uuid,
+    tax_rate numeric(5,4),
+    CONSTRAINT ck_invoices_amounts_by_kind CHECK ((((kind = 'invoice'::text) AND (subtotal_cents >= 0) AND (tax_cents >= 0)) OR ((kind = 'credit_note'::text) AND (subtotal_cents <= 0) AND (tax_cents <= 0) AND (credits_invoice_id IS NOT NULL)))),
     CONSTRAINT ck_invoices_currency_iso CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT ck_invoices_due_after_issue CHECK ((issue_date <= due_date)),
+    CONSTRAINT ck_invoices_kind CHECK ((kind = ANY (ARRAY['invoice'::text, 'credit_note'::text]))),
     CONSTRAINT ck_invoices_paid_at_when_paid CHECK (((status <> ALL (ARRAY['paid'::text, 'refunded'::text])) OR (paid_at IS NOT NULL))),
     CONSTRAINT ck_invoices_status CHECK ((status = ANY (ARRAY['draft'::text, 'issued'::text, 'paid'::text, 'void'::text, 'refunded'::text]))),
+    CONSTRAINT ck_invoices_tax_rate_fraction CHECK (((tax_rate >= (0)::numeric) AND (tax_rate <= (1)::numeric))),
     CONSTRAINT ck_invoices_total CHECK ((total_cents = (subtotal_cents + tax_cents)))
 );
 
@@ -305,7 +337,7 @@ CREATE TABLE public.oauth_tokens (
 
 CREATE TABLE public.payments (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id integer NOT NULL,
+    user_id integer,
     stripe_payment_intent_id text,
     stripe_checkout_session_id text,
     amount_cents integer NOT NULL,
@@ -316,9 +348,17 @@ CREATE TABLE public.payments (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     account_id uuid NOT NULL,
+    bonus_tokens integer DEFAULT 0 NOT NULL,
+    amount_refunded_cents integer DEFAULT 0 NOT NULL,
+    amount_disputed_cents integer DEFAULT 0 NOT NULL,
+    tokens_reversed integer DEFAULT 0 NOT NULL,
+    tokens_shortfall integer DEFAULT 0 NOT NULL,
+    promo_code text,
     CONSTRAINT ck_payments_amount_non_negative CHECK ((amount_cents >= 0)),
     CONSTRAINT ck_payments_currency_iso CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT ck_payments_reversals_non_negative CHECK (((amount_refunded_cents >= 0) AND (amount_disputed_cents >= 0))),
     CONSTRAINT ck_payments_status CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text, 'refunded'::text]))),
+    CONSTRAINT ck_payments_token_counts_non_negative CHECK (((bonus_tokens >= 0) AND (tokens_reversed >= 0) AND (tokens_shortfall >= 0) AND (tokens_shortfall <= tokens_reversed))),
     CONSTRAINT ck_payments_tokens_purchased_non_negative CHECK ((tokens_purchased >= 0))
 );
 
@@ -371,6 +411,18 @@ CREATE TABLE public.promo_redemptions (
     redeemed_at timestamp with time zone DEFAULT now() NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ck_promo_redemptions_discount_amount_non_negative CHECK ((discount_amount >= 0))
+);
+
+
+--
+-- Name: referral_codes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.referral_codes (
+    account_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    code text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 
@@ -719,6 +771,22 @@ ALTER TABLE ONLY public.api_keys
 
 
 --
+-- Name: billing_details pk_billing_details; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.billing_details
+    ADD CONSTRAINT pk_billing_details PRIMARY KEY (account_id);
+
+
+--
+-- Name: invoice_counters pk_invoice_counters; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invoice_counters
+    ADD CONSTRAINT pk_invoice_counters PRIMARY KEY (year);
+
+
+--
 -- Name: invoice_items pk_invoice_items; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -764,6 +832,14 @@ ALTER TABLE ONLY public.promo_codes
 
 ALTER TABLE ONLY public.promo_redemptions
     ADD CONSTRAINT pk_promo_redemptions PRIMARY KEY (account_id, id);
+
+
+--
+-- Name: referral_codes pk_referral_codes; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.referral_codes
+    ADD CONSTRAINT pk_referral_codes PRIMARY KEY (account_id, id);
 
 
 --
@@ -967,11 +1043,19 @@ ALTER TABLE ONLY public.promo_redemptions
 
 
 --
--- Name: referral_program uq_referral_program_referral_code; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: referral_codes uq_referral_codes_account_id; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
-ALTER TABLE ONLY public.referral_program
-    ADD CONSTRAINT uq_referral_program_referral_code UNIQUE (referral_code);
+ALTER TABLE ONLY public.referral_codes
+    ADD CONSTRAINT uq_referral_codes_account_id UNIQUE (account_id);
+
+
+--
+-- Name: referral_codes uq_referral_codes_code; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.referral_codes
+    ADD CONSTRAINT uq_referral_codes_code UNIQUE (code);
 
 
 --
@@ -1116,6 +1200,20 @@ CREATE INDEX ix_invoice_items_account_id_invoice_id ON public.invoice_items USIN
 
 
 --
+-- Name: ix_invoices_account_id_credits_invoice_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ix_invoices_account_id_credits_invoice_id ON public.invoices USING btree (account_id, credits_invoice_id);
+
+
+--
+-- Name: ix_invoices_account_id_payment_intent_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ix_invoices_account_id_payment_intent_id ON public.invoices USING btree (account_id, payment_intent_id);
+
+
+--
 -- Name: ix_invoices_account_id_status_created_at; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1165,10 +1263,17 @@ CREATE INDEX ix_promo_redemptions_user_id ON public.promo_redemptions USING btre
 
 
 --
--- Name: ix_referral_program_referred_account_id; Type: INDEX; Schema: public; Owner: -
+-- Name: ix_referral_program_pending_expires_at; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX ix_referral_program_referred_account_id ON public.referral_program USING btree (referred_account_id);
+CREATE INDEX ix_referral_program_pending_expires_at ON public.referral_program USING btree (expires_at) WHERE (status = 'pending'::text);
+
+
+--
+-- Name: ix_referral_program_referral_code; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ix_referral_program_referral_code ON public.referral_program USING btree (referral_code);
 
 
 --
@@ -1326,6 +1431,13 @@ CREATE UNIQUE INDEX uq_promo_codes_code ON public.promo_codes USING btree (lower
 
 
 --
+-- Name: uq_referral_program_referred_account_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX uq_referral_program_referred_account_id ON public.referral_program USING btree (referred_account_id);
+
+
+--
 -- Name: uq_social_accounts_primary_per_platform; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1443,6 +1555,14 @@ ALTER TABLE ONLY public.api_keys
 
 
 --
+-- Name: billing_details fk_billing_details_account_id_accounts; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.billing_details
+    ADD CONSTRAINT fk_billing_details_account_id_accounts FOREIGN KEY (account_id) REFERENCES public.accounts(id) ON DELETE CASCADE;
+
+
+--
 -- Name: invoice_items fk_invoice_items_account_id_accounts; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1464,6 +1584,14 @@ ALTER TABLE ONLY public.invoice_items
 
 ALTER TABLE ONLY public.invoices
     ADD CONSTRAINT fk_invoices_account_id_accounts FOREIGN KEY (account_id) REFERENCES public.accounts(id);
+
+
+--
+-- Name: invoices fk_invoices_account_id_credits_invoice_id_invoices; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invoices
+    ADD CONSTRAINT fk_invoices_account_id_credits_invoice_id_invoices FOREIGN KEY (account_id, credits_invoice_id) REFERENCES public.invoices(account_id, id) ON DELETE RESTRICT;
 
 
 --
@@ -1536,6 +1664,14 @@ ALTER TABLE ONLY public.promo_redemptions
 
 ALTER TABLE ONLY public.promo_redemptions
     ADD CONSTRAINT fk_promo_redemptions_user_id_users FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+
+--
+-- Name: referral_codes fk_referral_codes_account_id_accounts; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.referral_codes
+    ADD CONSTRAINT fk_referral_codes_account_id_accounts FOREIGN KEY (account_id) REFERENCES public.accounts(id);
 
 
 --

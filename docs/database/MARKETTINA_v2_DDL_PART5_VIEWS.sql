@@ -9,12 +9,12 @@
 -- Holds:
 --   6 views;
 --   6 materialized views (created WITH NO DATA, with their indexes);
---   23 functions (trigger functions and the others);
---   74 triggers;
---   66 row-level security policies;
---   row-level security ENABLEd on 64 tables and FORCEd on 64 (moved here from the tables'
+--   25 functions (trigger functions and the others);
+--   75 triggers;
+--   68 row-level security policies;
+--   row-level security ENABLEd on 66 tables and FORCEd on 66 (moved here from the tables'
 --     own entries);
---   privileges: 141 GRANT/REVOKE entries (the schema, tables, columns, sequences and
+--   privileges: 147 GRANT/REVOKE entries (the schema, tables, columns, sequences and
 --     functions, for markettina_app and PUBLIC) and 3 default privileges.
 --
 -- The monthly partitions of domain_events are not dumped (their names depend on the day the
@@ -88,6 +88,31 @@ BEGIN
     NEW.balance_after := new_balance;
     RETURN NEW;
 END $$;
+
+
+--
+-- Name: billing_payment_account(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.billing_payment_account(p_payment_intent_id text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT account_id FROM payments WHERE stripe_payment_intent_id = p_payment_intent_id
+$$;
+
+
+--
+-- Name: billing_referral_code_owner(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.billing_referral_code_owner(p_code text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT c.account_id FROM referral_codes c JOIN accounts a ON a.id = c.account_id
+    WHERE c.code = upper(btrim(p_code)) AND a.deleted_at IS NULL
+$$;
 
 
 --
@@ -1285,6 +1310,13 @@ CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.approval_workflows FOR E
 
 
 --
+-- Name: billing_details touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON public.billing_details FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+
+--
 -- Name: brand_dna touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1651,6 +1683,14 @@ ALTER TABLE ONLY public.async_jobs FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: billing_details; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.billing_details ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ONLY public.billing_details FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: brand_dna; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -1937,6 +1977,14 @@ ALTER TABLE ONLY public.promo_redemptions FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: referral_codes; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.referral_codes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ONLY public.referral_codes FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: scheduled_posts; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2069,6 +2117,13 @@ CREATE POLICY tenant_isolation ON public.approval_workflows USING ((account_id =
 --
 
 CREATE POLICY tenant_isolation ON public.async_jobs USING ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid)) WITH CHECK ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid));
+
+
+--
+-- Name: billing_details tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.billing_details USING ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid)) WITH CHECK ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid));
 
 
 --
@@ -2307,6 +2362,13 @@ CREATE POLICY tenant_isolation ON public.performance_predictions USING ((account
 --
 
 CREATE POLICY tenant_isolation ON public.promo_redemptions USING ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid)) WITH CHECK ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid));
+
+
+--
+-- Name: referral_codes tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.referral_codes USING ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid)) WITH CHECK ((account_id = (NULLIF(current_setting('app.current_account_id'::text, true), ''::text))::uuid));
 
 
 --
@@ -2565,6 +2627,22 @@ GRANT USAGE ON SCHEMA public TO markettina_app;
 --
 
 GRANT ALL ON FUNCTION public.apply_token_transaction() TO markettina_app;
+
+
+--
+-- Name: FUNCTION billing_payment_account(p_payment_intent_id text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.billing_payment_account(p_payment_intent_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.billing_payment_account(p_payment_intent_id text) TO markettina_app;
+
+
+--
+-- Name: FUNCTION billing_referral_code_owner(p_code text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.billing_referral_code_owner(p_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.billing_referral_code_owner(p_code text) TO markettina_app;
 
 
 --
@@ -2976,6 +3054,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.async_jobs TO markettina_app;
 
 
 --
+-- Name: TABLE billing_details; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.billing_details TO markettina_app;
+
+
+--
 -- Name: TABLE brand_dna; Type: ACL; Schema: public; Owner: -
 --
 
@@ -3144,6 +3229,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.image_generations TO markettin
 
 
 --
+-- Name: TABLE invoice_counters; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.invoice_counters TO markettina_app;
+
+
+--
 -- Name: TABLE invoice_items; Type: ACL; Schema: public; Owner: -
 --
 
@@ -3305,6 +3397,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.promo_redemptions TO markettin
 
 
 --
+-- Name: TABLE referral_codes; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.referral_codes TO markettina_app;
+
+
+--
 -- Name: TABLE referral_program; Type: ACL; Schema: public; Owner: -
 --
 
@@ -3407,6 +3506,13 @@ GRANT INSERT(id) ON TABLE public.token_wallets TO markettina_app;
 --
 
 GRANT INSERT(user_id) ON TABLE public.token_wallets TO markettina_app;
+
+
+--
+-- Name: COLUMN token_wallets.updated_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.token_wallets TO markettina_app;
 
 
 --

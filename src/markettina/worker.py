@@ -25,6 +25,7 @@ TASK_MODULES: tuple[str, ...] = (
     "markettina.analytics.tasks",
     "markettina.identity.tasks",
     "markettina.identity.social_tasks",
+    "markettina.billing.tasks",
 )
 
 log = get_logger(__name__)

@@ -402,9 +402,18 @@ class ReferralProgram(Audited, Base):
             name="completed_has_referred",
         ),
         Index("ix_referral_program_referrer_account_id", "referrer_account_id"),
-        Index("ix_referral_program_referred_account_id", "referred_account_id"),
+        # an account is referred once (0012; it replaced the plain index)
+        Index("uq_referral_program_referred_account_id", "referred_account_id", unique=True),
         Index("ix_referral_program_referrer_user_id", "referrer_user_id"),
         Index("ix_referral_program_referred_user_id", "referred_user_id"),
+        # the code the referred account signed up with: an account's code refers many (0012)
+        Index("ix_referral_program_referral_code", "referral_code"),
+        # the expiry sweep
+        Index(
+            "ix_referral_program_pending_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
@@ -414,7 +423,7 @@ class ReferralProgram(Audited, Base):
     referrer_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
-    referral_code: Mapped[str] = mapped_column(Text, unique=True)
+    referral_code: Mapped[str] = mapped_column(Text)
     referred_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
@@ -453,6 +462,16 @@ class BillingDetails(Audited, Base):
     email: Mapped[str | None] = mapped_column(Text)
     vat_id: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferralCode(TenantScoped, Created, Base):
+    """The account's own referral code, made on first use; sign-up finds its owner through
+    ``billing_referral_code_owner`` (the table is a tenant table, the look-up crosses them)."""
+
+    __tablename__ = "referral_codes"
+    __table_args__ = (UniqueConstraint("account_id"), UniqueConstraint("code"))
+
+    code: Mapped[str] = mapped_column(Text)
 
 
 class StripeEvent(Base):

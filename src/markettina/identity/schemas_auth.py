@@ -19,6 +19,9 @@ GivenEmail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LinkToken = Annotated[str, Field(min_length=16, max_length=256)]
 RefreshTokenValue = Annotated[str, Field(min_length=16, max_length=256)]
+ReferralCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9]{4,32}$")
+]
 # RFC 3339 in UTC, whatever the database session's time zone
 UtcTime = Annotated[dt.datetime, AfterValidator(lambda value: value.astimezone(dt.UTC))]
 
@@ -31,6 +34,10 @@ class RegisterIn(_Input):
     email: EmailStr
     password: NewPassword
     full_name: FullName | None = None
+    referral_code: ReferralCode | None = Field(
+        default=None, description="Another account's referral code: both get a bonus on the"
+        " first purchase within 30 days.",
+    )  # fmt: skip
 
 
 class LoginIn(_Input):

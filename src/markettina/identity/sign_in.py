@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from markettina.billing.public import register_referral
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.db.unit_of_work import side_transaction
 from markettina.kernel.errors import (
@@ -139,9 +140,11 @@ async def register(
     full_name: str | None,
     policy: SignInPolicy,
     client: Client,
+    referral_code: str | None = None,
 ) -> Registered:
     """The person, their own account, its owner membership and token wallet, a verification
-    e-mail and a first session: all in the caller's one transaction."""
+    e-mail and a first session, and the referral when a code is given (an invalid code is
+    422 naming ``referral_code``): all in the caller's one transaction."""
     if await _user_by_email(session, email) is not None:
         raise Conflict(
             "this e-mail address is already registered",
@@ -162,6 +165,10 @@ async def register(
         text("INSERT INTO token_wallets (account_id, user_id) VALUES (:account_id, :user_id)"),
         {"account_id": account.id, "user_id": user.id},
     )
+    if referral_code is not None:
+        await register_referral(
+            session, code=referral_code, referred_account_id=account.id, referred_user_id=user.id
+        )
     await send_verification(session, user=user, policy=policy)
     signed_in = await _open_session(
         session, user_id=user.id, account_id=account.id, policy=policy, client=client

@@ -38,6 +38,8 @@ class MarkettinaError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors or []
+        # extension members of the problem document (RFC 9457 §3.2), e.g. a balance
+        self.extensions: dict[str, Any] = {}
         if code is not None:  # a more precise stable code than the class's
             self.code = code
 

@@ -66,7 +66,7 @@ async def register(
     A verification link goes to the address; `user.is_verified` says whether it was opened."""
     registered = await sign_in.register(
         session, email=str(body.email), password=body.password, full_name=body.full_name,
-        policy=policy, client=client,
+        policy=policy, client=client, referral_code=body.referral_code,
     )  # fmt: skip
     return RegisteredOut(
         user=ProfileOut.model_validate(registered.user, from_attributes=True),

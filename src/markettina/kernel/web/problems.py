@@ -39,6 +39,7 @@ def problem_response(
     detail: str,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body = problem(
         status=status,
@@ -48,6 +49,7 @@ def problem_response(
         instance=request.url.path,
         errors=errors,
         request_id=getattr(request.state, "request_id", None),
+        **(extensions or {}),
     )
     return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
@@ -77,6 +79,7 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         detail=exc.detail,
         errors=exc.errors,
         headers=dict(exc.headers) or None,
+        extensions=exc.extensions,
     )
 
 

@@ -1,0 +1,321 @@
+"""The token ledger: charges, refunds of charges, credits and reversals.
+
+The ledger is append-only and the wallet moves only through it (the 0003 trigger keeps the
+balance and totals, and its CHECK refuses an overdraft). Concurrency: every entry updates
+the wallet row, so writers of one wallet queue on its lock. A charge locks the wallet and
+reads the price in the same statement as its insert, so 200 concurrent charges against a
+wallet that can pay for 100 leave exactly 100 entries and the rest get 402. Idempotency
+keys are unique per wallet; a keyed write first locks the wallet, so its look-up of the key
+(a fresh statement, a fresh snapshot) sees any entry a previous holder committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from markettina.kernel.errors import NotFound, ValidationFailed
+from markettina.kernel.events import record
+
+from .errors import AlreadyRefunded, IdempotencyKeyReused, InsufficientTokens, ServiceNotPriced
+from .events import TokensConsumed, TokensGranted, TokensPurchased, TokensRefunded, TokensReversed
+from .models import TokenTransaction
+from .pricing import price_on
+from .schemas import TokenTransactionOut
+from .wallets import LockedWallet, lock_or_create_wallet, lock_wallet
+
+CreditKind = Literal["purchase", "bonus", "adjustment"]
+
+_CHARGE = text(
+    """
+    WITH price AS (
+        SELECT token_cost, name FROM service_pricing
+        WHERE service_type = :service_type
+          AND service_subtype IS NOT DISTINCT FROM CAST(:service_subtype AS text)
+          AND is_active AND effective_from <= :on
+          AND (effective_to IS NULL OR effective_to >= :on)
+    ), wallet AS (
+        SELECT id, balance FROM token_wallets WHERE account_id = :account_id FOR UPDATE
+    )
+    INSERT INTO token_transactions
+        (account_id, wallet_id, type, amount, service_type, service_subtype,
+         reference_type, reference_id, description, idempotency_key)
+    SELECT :account_id, wallet.id, 'usage', -(price.token_cost * :quantity), :service_type,
+           :service_subtype, :reference_type, :reference_id,
+           price.name || CASE WHEN :quantity > 1 THEN ' x ' || :quantity ELSE '' END,
+           :idempotency_key
+    FROM wallet CROSS JOIN price
+    WHERE wallet.balance >= price.token_cost * :quantity
+    RETURNING id, amount, balance_after, created_at
+    """
+)
+_INSERT = text(
+    "INSERT INTO token_transactions (account_id, wallet_id, type, amount, service_type,"
+    " service_subtype, reference_type, reference_id, description, idempotency_key)"
+    " VALUES (:account_id, :wallet_id, :type, :amount, :service_type, :service_subtype,"
+    " :reference_type, :reference_id, :description, :idempotency_key)"
+    " RETURNING id, balance_after"
+)
+_BALANCE = text("SELECT balance FROM token_wallets WHERE account_id = :account_id")
+
+
+@dataclass(frozen=True)
+class Charge:
+    transaction_id: uuid.UUID
+    tokens: int  # charged, positive
+    balance_after: int
+    created_at: dt.datetime
+    replayed: bool = False  # the idempotency key named an earlier charge: nothing new was charged
+
+
+@dataclass(frozen=True)
+class Reversal:
+    transaction_id: uuid.UUID
+    taken: int  # tokens taken back
+    shortfall: int  # asked for but already spent (the balance does not go below zero)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+async def charge(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    service_type: str,
+    service_subtype: str | None,
+    quantity: int = 1,
+    reference_type: str | None = None,
+    reference_id: str | None = None,
+    idempotency_key: str | None = None,
+    on: dt.date | None = None,
+) -> Charge:
+    """Charge the price in effect ``on`` (default: today, UTC) times ``quantity`` as one
+    usage entry; 402 ``insufficient_tokens`` (with the balance and the price) when short.
+    A repeated ``idempotency_key`` returns the first charge and charges nothing."""
+    if quantity < 1:
+        raise ValidationFailed("quantity is at least 1", code="invalid_quantity")
+    if idempotency_key is not None:
+        wallet = await lock_wallet(session, account_id)
+        if wallet is not None:
+            earlier = await _entry_with_key(session, wallet, idempotency_key)
+            if earlier is not None:
+                return _replayed_charge(earlier)
+    params: dict[str, Any] = {
+        "account_id": account_id, "service_type": service_type,
+        "service_subtype": service_subtype, "on": on or today(), "quantity": quantity,
+        "reference_type": reference_type, "reference_id": reference_id,
+        "idempotency_key": idempotency_key,
+    }  # fmt: skip
+    row = (await session.execute(_CHARGE, params)).first()
+    if row is None:
+        raise await _why_not_charged(session, params)
+    await record(
+        session,
+        TokensConsumed(
+            transaction_id=row.id, amount=row.amount, balance_after=row.balance_after,
+            reference_type=reference_type, reference_id=reference_id,
+            service_type=service_type, service_subtype=service_subtype, quantity=quantity,
+        ),
+        account_id=account_id,
+        aggregate_id=account_id,
+    )  # fmt: skip
+    return Charge(
+        transaction_id=row.id,
+        tokens=-row.amount,
+        balance_after=row.balance_after,
+        created_at=row.created_at,
+    )
+
+
+async def refund_charge(
+    session: AsyncSession, *, account_id: uuid.UUID, transaction_id: uuid.UUID,
+    reason: str | None = None,
+) -> TokenTransactionOut:  # fmt: skip
+    """Give a charge's tokens back, once: a second refund of it is 409 ``already_refunded``."""
+    wallet = await lock_wallet(session, account_id)
+    charged = (
+        await session.execute(
+            select(TokenTransaction).where(
+                TokenTransaction.account_id == account_id, TokenTransaction.id == transaction_id
+            )
+        )
+    ).scalar_one_or_none()
+    if wallet is None or charged is None:
+        raise NotFound("no such charge in this account", code="charge_not_found")
+    if charged.type != "usage":
+        raise ValidationFailed("only a charge (a usage entry) can be refunded", code="not_a_charge")
+    key = f"refund:{transaction_id}"
+    if await _entry_with_key(session, wallet, key) is not None:
+        raise AlreadyRefunded("this charge has already been refunded")
+    description = "Refund of a charge" + (f": {reason}" if reason else "")
+    entry = await _append(
+        session, account_id=account_id, wallet_id=wallet.id, type="refund",
+        amount=-charged.amount, service_type=charged.service_type,
+        service_subtype=charged.service_subtype, reference_type="token_transaction",
+        reference_id=str(transaction_id), description=description, idempotency_key=key,
+    )  # fmt: skip
+    await record(
+        session,
+        TokensRefunded(
+            transaction_id=entry.id, amount=entry.amount, balance_after=entry.balance_after,
+            reference_type=entry.reference_type, reference_id=entry.reference_id,
+            refunded_transaction_id=transaction_id,
+        ),
+        account_id=account_id,
+        aggregate_id=account_id,
+    )  # fmt: skip
+    return TokenTransactionOut.model_validate(entry)
+
+
+async def credit_tokens(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    kind: CreditKind,
+    amount: int,
+    reference_type: str,
+    reference_id: str,
+    description: str,
+    idempotency_key: str,
+) -> uuid.UUID:
+    """Add a purchase, a bonus or an adjustment (which alone may be negative, never past
+    zero) to the wallet, creating it if needed. A repeated key returns the first entry."""
+    if kind not in ("purchase", "bonus", "adjustment"):
+        raise ValidationFailed(f"cannot credit tokens as {kind!r}", code="invalid_credit_kind")
+    if amount <= 0 and not (kind == "adjustment" and amount != 0):
+        raise ValidationFailed("the amount must be positive", code="invalid_amount")
+    wallet = await lock_or_create_wallet(session, account_id)
+    earlier = await _entry_with_key(session, wallet, idempotency_key)
+    if earlier is not None:
+        if earlier.type != kind:
+            raise IdempotencyKeyReused(f"the key {idempotency_key!r} names a {earlier.type} entry")
+        return earlier.id
+    if wallet.balance + amount < 0:
+        raise InsufficientTokens(balance=wallet.balance, price=-amount)
+    entry = await _append(
+        session, account_id=account_id, wallet_id=wallet.id, type=kind, amount=amount,
+        reference_type=reference_type, reference_id=reference_id, description=description,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    event: TokensPurchased | TokensGranted
+    if kind == "purchase":
+        event = TokensPurchased(
+            transaction_id=entry.id, amount=amount, balance_after=entry.balance_after,
+            reference_type=reference_type, reference_id=reference_id,
+        )  # fmt: skip
+    else:
+        event = TokensGranted(
+            transaction_id=entry.id, amount=amount, balance_after=entry.balance_after,
+            reference_type=reference_type, reference_id=reference_id, kind=kind,
+        )  # fmt: skip
+    await record(session, event, account_id=account_id, aggregate_id=account_id)
+    return entry.id
+
+
+async def reverse_tokens(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    amount: int,
+    reference_type: str,
+    reference_id: str,
+    description: str,
+    idempotency_key: str,
+) -> Reversal:
+    """Take back up to ``amount`` tokens (a refunded or disputed payment) as a refund
+    entry, never below zero; what was already spent is the shortfall. The entry is written
+    even when nothing can be taken, so a replay of the key never takes tokens bought since."""
+    if amount <= 0:
+        raise ValidationFailed("the amount must be positive", code="invalid_amount")
+    wallet = await lock_or_create_wallet(session, account_id)
+    earlier = await _entry_with_key(session, wallet, idempotency_key)
+    if earlier is not None:
+        if earlier.type != "refund":
+            raise IdempotencyKeyReused(f"the key {idempotency_key!r} names a {earlier.type} entry")
+        taken = -earlier.amount
+        return Reversal(transaction_id=earlier.id, taken=taken, shortfall=max(amount - taken, 0))
+    taken = min(amount, wallet.balance)
+    shortfall = amount - taken
+    if shortfall:
+        description = f"{description} ({shortfall} tokens already spent)"
+    entry = await _append(
+        session, account_id=account_id, wallet_id=wallet.id, type="refund", amount=-taken,
+        reference_type=reference_type, reference_id=reference_id, description=description,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    await record(
+        session,
+        TokensReversed(
+            transaction_id=entry.id, amount=-taken, balance_after=entry.balance_after,
+            reference_type=reference_type, reference_id=reference_id, shortfall=shortfall,
+        ),
+        account_id=account_id,
+        aggregate_id=account_id,
+    )  # fmt: skip
+    return Reversal(transaction_id=entry.id, taken=taken, shortfall=shortfall)
+
+
+# --- the parts ------------------------------------------------------------------------------
+
+
+async def _append(session: AsyncSession, **values: Any) -> TokenTransaction:
+    """One ledger entry (the trigger fills balance_after), returned as written."""
+    columns = ("service_type", "service_subtype", "reference_type", "reference_id")
+    params = {c: None for c in columns} | values
+    row = (await session.execute(_INSERT, params)).one()
+    return (
+        await session.execute(
+            select(TokenTransaction).where(
+                TokenTransaction.account_id == values["account_id"], TokenTransaction.id == row.id
+            )
+        )
+    ).scalar_one()
+
+
+async def _entry_with_key(
+    session: AsyncSession, wallet: LockedWallet, key: str
+) -> TokenTransaction | None:
+    return (
+        await session.execute(
+            select(TokenTransaction).where(
+                TokenTransaction.wallet_id == wallet.id, TokenTransaction.idempotency_key == key
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def _replayed_charge(earlier: TokenTransaction) -> Charge:
+    if earlier.type != "usage":
+        raise IdempotencyKeyReused(
+            f"the key {earlier.idempotency_key!r} names a {earlier.type} entry"
+        )
+    return Charge(
+        transaction_id=earlier.id,
+        tokens=-earlier.amount,
+        balance_after=earlier.balance_after,
+        created_at=earlier.created_at,
+        replayed=True,
+    )
+
+
+async def _why_not_charged(session: AsyncSession, params: dict[str, Any]) -> Exception:
+    """Nothing was inserted: either no price is in effect or the wallet is short."""
+    price = await price_on(
+        session, service_type=params["service_type"],
+        service_subtype=params["service_subtype"], on=params["on"],
+    )  # fmt: skip
+    if price is None:
+        return ServiceNotPriced(params["service_type"], params["service_subtype"])
+    balance = (await session.execute(_BALANCE, {"account_id": params["account_id"]})).scalar()
+    return InsufficientTokens(
+        balance=balance or 0,
+        price=price.token_cost * params["quantity"],
+        service_type=params["service_type"],
+    )

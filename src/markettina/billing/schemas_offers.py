@@ -1,0 +1,175 @@
+"""Request and response models of service prices, promo codes and referrals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+ServiceName = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,62}$")
+]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text500 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+PromoCodeText = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{3,40}$")
+]
+PlanName = Literal["free", "starter", "pro", "agency", "enterprise"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- prices ---------------------------------------------------------------------------------
+
+
+class PriceOut(_Out):
+    service_type: str
+    service_subtype: str | None
+    token_cost: int
+    name: str
+    description: str | None
+    effective_from: dt.date
+    effective_to: dt.date | None = Field(description="The last day of the price; null: open.")
+
+
+class StaffPriceOut(PriceOut):
+    id: uuid.UUID
+    is_active: bool
+    created_at: dt.datetime
+
+
+class PriceCreate(_In):
+    service_type: ServiceName
+    service_subtype: ServiceName | None = None
+    token_cost: int = Field(gt=0, le=1_000_000)
+    name: Label
+    description: Text500 | None = None
+    effective_from: dt.date | None = Field(
+        default=None, description="Today (UTC) or later; default today. The price it replaces"
+        " ends the day before.",
+    )  # fmt: skip
+
+
+# --- promo codes ----------------------------------------------------------------------------
+
+
+class PromoValidateIn(_In):
+    code: PromoCodeText
+    package_id: uuid.UUID | None = None
+    amount_cents: int = Field(ge=0, le=100_000_000, description="The purchase, before discount.")
+
+
+class PromoDecisionOut(_Out):
+    code: str
+    applies: bool
+    reason: str | None = Field(
+        description="Why it does not apply: unknown, inactive, not_yet_valid, expired, exhausted,"
+        " already_used_by_account, below_minimum, package_not_applicable, plan_not_applicable."
+    )
+    message: str | None
+    discount_type: str | None
+    discount_cents: int
+    bonus_tokens: int
+    amount_cents: int
+    final_amount_cents: int
+
+
+class _PromoFields(_In):
+    max_uses: int | None = Field(default=None, gt=0, le=100_000_000, description="null: no limit")
+    max_uses_per_user: int | None = Field(
+        default=1, gt=0, le=1000, description="Uses per account; null: no limit."
+    )
+    min_purchase_cents: int | None = Field(default=None, ge=0, le=100_000_000)
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+    is_active: bool = True
+    applicable_packages: list[uuid.UUID] = Field(
+        default_factory=list, max_length=100, description="Empty: every package."
+    )
+    applicable_plans: list[PlanName] = Field(
+        default_factory=list, max_length=5, description="Empty: every plan."
+    )
+    description: Text500 | None = None
+    internal_notes: Text500 | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
+            raise ValueError("valid_from is after valid_to")
+        return self
+
+
+class PromoCodeCreate(_PromoFields):
+    code: PromoCodeText
+    discount_type: Literal["percent", "fixed_amount", "bonus_tokens"]
+    discount_value: int = Field(
+        gt=0, le=100_000_000, description="Percent (1-100), cents, or tokens, per type."
+    )
+
+    @model_validator(mode="after")
+    def _percent(self) -> Self:
+        if self.discount_type == "percent" and self.discount_value > 100:
+            raise ValueError("a percent discount is at most 100")
+        return self
+
+
+class PromoCodeUpdate(_In):
+    """Only what is sent changes (the code, its type and value never do: they are history)."""
+
+    max_uses: int | None = Field(default=None, gt=0, le=100_000_000)
+    max_uses_per_user: int | None = Field(default=None, gt=0, le=1000)
+    min_purchase_cents: int | None = Field(default=None, ge=0, le=100_000_000)
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+    is_active: bool | None = None
+    applicable_packages: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    applicable_plans: list[PlanName] | None = Field(default=None, max_length=5)
+    description: Text500 | None = None
+    internal_notes: Text500 | None = None
+
+
+class PromoCodeOut(_Out):
+    id: uuid.UUID
+    code: str
+    discount_type: str
+    discount_value: int
+    max_uses: int | None
+    current_uses: int
+    max_uses_per_user: int | None
+    min_purchase_cents: int | None
+    valid_from: dt.datetime | None
+    valid_to: dt.datetime | None
+    is_active: bool
+    applicable_packages: list[uuid.UUID]
+    applicable_plans: list[str]
+    description: str | None
+    internal_notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --- referrals ------------------------------------------------------------------------------
+
+
+class ReferralOut(_Out):
+    id: uuid.UUID
+    status: str
+    referrer_bonus_tokens: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    completed_at: dt.datetime | None
+
+
+class ReferralOverviewOut(_Out):
+    code: str = Field(description="Give it to others: they sign up with `referral_code`.")
+    referrer_bonus_tokens: int
+    referred_bonus_tokens: int
+    referrals: list[ReferralOut] = Field(description="The latest 200, newest first.")
