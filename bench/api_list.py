@@ -167,7 +167,8 @@ def main() -> None:
         "connections": args.connections, "seconds": args.seconds, "api_workers": args.workers,
         "api_rps": round(api["rps"], 1), "api_p50_ms": api["p50_ms"], "api_p99_ms": api["p99_ms"],
         "api_non_2xx": api["non_2xx"],
-        "api_cpu_ms_per_request": round(1000 * api_cpu / (api["rps"] * args.seconds), 3), "raw_sql_tps": round(raw_tps, 1),
+        "api_cpu_ms_per_request": round(1000 * api_cpu / (api["rps"] * args.seconds), 3),
+        "raw_sql_tps": round(raw_tps, 1),
         "api_over_raw": round(api["rps"] / raw_tps, 3),
     }))  # fmt: skip
 

@@ -13,8 +13,8 @@ import pytest
 
 from markettina.identity.schemas_keys import ApiKeyOut
 from markettina.kernel.db import bootstrap
-from markettina.kernel.pagination import Page
 from markettina.kernel.db.urls import DatabaseURLs
+from markettina.kernel.pagination import Page
 from markettina.kernel.security import digest
 from tests.support.identity import Member, new_account, new_key, new_member
 

@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
