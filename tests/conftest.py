@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from markettina.kernel.db.urls import DatabaseURLs
+from tests.support.api import api_client, make_app
 from tests.support.databases import SuiteDatabases
 
 
@@ -66,3 +68,17 @@ async def session(app_connection: AsyncConnection) -> AsyncIterator[AsyncSession
         bind=app_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as db_session:
         yield db_session
+
+
+@pytest.fixture(scope="module")
+def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
+    """A database of the test module's own, cloned from the migrated template."""
+    with databases.fresh(template_db) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="module")
+async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over the module's database, in-process with its lifespan."""
+    async with api_client(make_app(db)) as http:
+        yield http

@@ -13,15 +13,7 @@ from markettina.app import create_app
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.settings import Settings
 from tests.support.api import api_client, suite_settings
-from tests.support.databases import SuiteDatabases
 from tests.support.fake_stripe import TEST_API_KEY, TEST_WEBHOOK_SECRET, FakeStripe
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    """A database of the module's own, cloned from the migrated template."""
-    with databases.fresh(template_db) as urls:
-        yield urls
 
 
 @pytest.fixture(scope="module")

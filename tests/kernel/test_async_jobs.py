@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,27 +18,13 @@ from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.jobs import prune_finished_jobs
 from markettina.worker import run_worker_async
 from tests.support import tracked_tasks
-from tests.support.api import api_client, make_app
 from tests.support.checks import fields, problem, sql
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_member
 from tests.support.tracked_tasks import count_words, flaky_import
 
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import pytest
@@ -30,7 +30,6 @@ from markettina.kernel.events import (
 )
 from markettina.kernel.events.relay import relay_batch, retry_delay_seconds
 from tests.support.checks import sql
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import new_account
 
 
@@ -96,12 +95,6 @@ async def looker(session: AsyncSession, event: StoredEvent) -> None:
 @event_handler("tests.events.staller", "test_relay.stalled")
 async def staller(session: AsyncSession, event: StoredEvent) -> None:
     await asyncio.sleep(5)
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
 
 
 @pytest.fixture

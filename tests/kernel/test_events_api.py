@@ -5,30 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from markettina.kernel.db.urls import DatabaseURLs
-from tests.support.api import api_client, make_app
 from tests.support.checks import fields, problem, sql
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_member
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 def _event(

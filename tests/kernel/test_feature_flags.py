@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,23 +29,9 @@ from markettina.kernel.feature_flags import (
 )
 from markettina.kernel.feature_flags.administration import put_global_flag, put_override
 from markettina.kernel.feature_flags.service import effective_features
-from tests.support.api import api_client, make_app
 from tests.support.checks import fields, problem, sql
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_member
 from tests.support.staff import StaffSession, new_staff_session
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture

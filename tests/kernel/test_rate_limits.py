@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,22 +14,8 @@ import pytest
 
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.rate_limits import PLAN_LIMITS, route_group
-from tests.support.api import api_client, make_app
 from tests.support.checks import problem, sql
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_member
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
-
-
-@pytest.fixture(scope="module")
-async def client(db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(make_app(db)) as http:
-        yield http
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from markettina.kernel.webhooks import UrlRules
 from markettina.kernel.webhooks.endpoints import check_url
 from tests.support.api import TEST_ENCRYPTION_KEY, api_client
 from tests.support.checks import fields, problem, sql
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import Member, new_account, new_member
 from tests.support.webhook_receiver import Answer, WebhookReceiver, running_receiver
 from tests.support.webhooks import attempt_outcomes, run_queued_deliveries, webhooks_app
@@ -29,12 +28,6 @@ SHOWN = {
     "last_delivery_at", "consecutive_failures", "disabled_at", "disabled_reason", "created_at",
     "updated_at", "version",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
 
 
 @pytest.fixture(scope="module")

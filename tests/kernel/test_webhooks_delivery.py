@@ -31,18 +31,11 @@ from markettina.kernel.webhooks.fanout import create_deliveries
 from markettina.kernel.webhooks.sender import SendResult, WebhookSender
 from markettina.kernel.webhooks.tasks import fan_out
 from tests.support.checks import sql
-from tests.support.databases import SuiteDatabases
 from tests.support.identity import new_account
 from tests.support.webhook_receiver import Answer, WebhookReceiver, running_receiver
 from tests.support.webhooks import BOX, SECRET, attempt_outcomes, delivery_row, new_webhook
 
 NOW_POLICY = DeliveryPolicy(timeout_seconds=2, max_retry_delay_seconds=0)
-
-
-@pytest.fixture(scope="module")
-def db(databases: SuiteDatabases, template_db: DatabaseURLs) -> Iterator[DatabaseURLs]:
-    with databases.fresh(template_db) as urls:
-        yield urls
 
 
 @pytest.fixture(scope="module")
