@@ -9,13 +9,14 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from markettina.kernel.db.keyset import newest_first
 from markettina.kernel.errors import Conflict, NotFound
 from markettina.kernel.events import record
-from markettina.kernel.pagination import Page, decode_time_cursor, page_of
+from markettina.kernel.pagination import Page, page_of
 
 from .billing_details import billing_details_of
 from .invoice_numbers import next_invoice_number
@@ -182,15 +183,8 @@ async def list_invoices(
         select(Invoice)
         .options(selectinload(Invoice.items))
         .where(Invoice.account_id == account_id, Invoice.deleted_at.is_(None))
-        .order_by(Invoice.created_at.desc(), Invoice.id.desc())
-        .limit(limit + 1)
     )
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        at, last_id = after
-        query = query.where(
-            or_(Invoice.created_at < at, and_(Invoice.created_at == at, Invoice.id < last_id))
-        )
+    query = newest_first(query, at=Invoice.created_at, id_=Invoice.id, limit=limit, cursor=cursor)
     rows = list((await session.execute(query)).scalars())
     return page_of(rows, limit, lambda i: (i.created_at.isoformat(), i.id))
 

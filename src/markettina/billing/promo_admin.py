@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from markettina.kernel.db.keyset import newest_first
 from markettina.kernel.errors import NotFound
-from markettina.kernel.pagination import Page, decode_time_cursor, page_of
+from markettina.kernel.pagination import Page, page_of
 
 from .models import PromoCode
 
@@ -47,11 +48,11 @@ async def update_promo(
 async def list_promos(
     session: AsyncSession, *, active: bool | None, limit: int, cursor: str | None
 ) -> Page[PromoCode]:
-    statement = select(PromoCode).order_by(PromoCode.created_at.desc(), PromoCode.id.desc())
+    statement = select(PromoCode)
     if active is not None:
         statement = statement.where(PromoCode.is_active.is_(active))
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        statement = statement.where(tuple_(PromoCode.created_at, PromoCode.id) < tuple_(*after))
-    rows = list((await session.execute(statement.limit(limit + 1))).scalars())
+    statement = newest_first(
+        statement, at=PromoCode.created_at, id_=PromoCode.id, limit=limit, cursor=cursor
+    )
+    rows = list((await session.execute(statement)).scalars())
     return page_of(rows, limit, lambda p: (p.created_at.isoformat(), p.id))

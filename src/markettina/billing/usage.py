@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.pagination import Page, decode_time_cursor, page_of
+from markettina.kernel.db.keyset import newest_first
+from markettina.kernel.pagination import Page, page_of
 
 from .models import TokenTransaction, TokenWallet
 from .schemas import MonthlyUsageOut, WalletOut
@@ -55,14 +56,10 @@ async def ledger_page(
         statement = statement.where(TokenTransaction.type == type)
     if service_type is not None:
         statement = statement.where(TokenTransaction.service_type == service_type)
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        statement = statement.where(
-            tuple_(TokenTransaction.created_at, TokenTransaction.id) < tuple_(*after)
-        )
-    statement = statement.order_by(
-        TokenTransaction.created_at.desc(), TokenTransaction.id.desc()
-    ).limit(limit + 1)
+    statement = newest_first(
+        statement, at=TokenTransaction.created_at, id_=TokenTransaction.id, limit=limit,
+        cursor=cursor,
+    )  # fmt: skip
     rows = list((await session.execute(statement)).scalars())
     return page_of(rows, limit, lambda t: (t.created_at.isoformat(), t.id))
 

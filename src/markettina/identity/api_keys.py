@@ -8,13 +8,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, bindparam, select, tuple_
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import FieldError, Forbidden, NotFound
-from markettina.kernel.pagination import decode_time_cursor
 from markettina.kernel.security import new_api_key
 
 from .models import ApiKey
@@ -25,20 +23,6 @@ from .principal import Actor
 class IssuedApiKey:
     api_key: ApiKey
     key: str  # the full key: returned once, never stored
-
-
-def older_than_cursor(
-    cursor: str | None,
-    *,
-    at: InstrumentedAttribute[dt.datetime],
-    id_: InstrumentedAttribute[uuid.UUID],
-) -> ColumnElement[bool] | None:
-    """Keyset condition for lists sorted newest first by (``at``, ``id_``)."""
-    if cursor is None:
-        return None
-    key = decode_time_cursor(cursor)
-    assert key is not None
-    return tuple_(at, id_) < tuple_(*key)
 
 
 LISTED = (

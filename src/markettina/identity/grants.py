@@ -10,10 +10,10 @@ import uuid
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from markettina.kernel.db.keyset import newest_first
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from markettina.kernel.pagination import Page, page_of
 
-from .api_keys import older_than_cursor
 from .models import AccountMembership, UserPermission
 from .principal import Actor
 
@@ -83,17 +83,12 @@ async def list_grants(
     limit: int,
     cursor: str | None,
 ) -> Page[UserPermission]:
-    query = (
-        select(UserPermission)
-        .where(UserPermission.account_id == actor.account_id)
-        .order_by(UserPermission.granted_at.desc(), UserPermission.id.desc())
-        .limit(limit + 1)
-    )
+    query = select(UserPermission).where(UserPermission.account_id == actor.account_id)
     if user_id is not None:
         query = query.where(UserPermission.user_id == user_id)
-    after = older_than_cursor(cursor, at=UserPermission.granted_at, id_=UserPermission.id)
-    if after is not None:
-        query = query.where(after)
+    query = newest_first(
+        query, at=UserPermission.granted_at, id_=UserPermission.id, limit=limit, cursor=cursor
+    )
     rows = list((await session.execute(query)).scalars())
     return page_of(rows, limit, lambda grant: (grant.granted_at.isoformat(), grant.id))
 

@@ -21,13 +21,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from markettina.kernel.db.keyset import newest_first
 from markettina.kernel.errors import FieldError, MarkettinaError, NotFound, ValidationFailed
 from markettina.kernel.logs import get_logger
 from markettina.kernel.pagination import Page, page_of
 from markettina.kernel.security import SecretBox, TokenError, issue_token, read_token
 
 from . import social_ports
-from .api_keys import older_than_cursor
 from .models import SocialAccount, SocialAccountHealth
 from .principal import Actor
 from .social_ports import GrantRejected, PlatformError, PlatformProfile, TokenSet
@@ -292,17 +292,14 @@ async def list_social_accounts(
     *, session: AsyncSession, actor: Actor, platform: str | None, limit: int, cursor: str | None
 ) -> Page[ConnectedAccount]:
     """Live accounts, newest first."""
-    query = (
-        select(SocialAccount)
-        .where(SocialAccount.account_id == actor.account_id, SocialAccount.deleted_at.is_(None))
-        .order_by(SocialAccount.created_at.desc(), SocialAccount.id.desc())
-        .limit(limit + 1)
+    query = select(SocialAccount).where(
+        SocialAccount.account_id == actor.account_id, SocialAccount.deleted_at.is_(None)
     )
     if platform is not None:
         query = query.where(SocialAccount.platform == platform)
-    after = older_than_cursor(cursor, at=SocialAccount.created_at, id_=SocialAccount.id)
-    if after is not None:
-        query = query.where(after)
+    query = newest_first(
+        query, at=SocialAccount.created_at, id_=SocialAccount.id, limit=limit, cursor=cursor
+    )
     page = page_of(
         list(await session.scalars(query)), limit, lambda a: (a.created_at.isoformat(), a.id)
     )

@@ -15,14 +15,15 @@ import uuid
 from typing import Any
 
 from procrastinate.tasks import Task
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..db.keyset import newest_first
 from ..db.raw import driver_connection
 from ..errors import Conflict, NotFound
 from ..jobs import defer_in_transaction, job_queue
 from ..models import AsyncJob
-from ..pagination import Page, decode_time_cursor, page_of
+from ..pagination import Page, page_of
 from .tracking import is_tracked
 
 STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
@@ -82,19 +83,14 @@ async def list_jobs(
     cursor: str | None,
 ) -> Page[AsyncJob]:
     """Newest first."""
-    statement = (
-        select(AsyncJob)
-        .where(AsyncJob.account_id == account_id)
-        .order_by(AsyncJob.created_at.desc(), AsyncJob.id.desc())
-        .limit(limit + 1)
-    )
+    statement = select(AsyncJob).where(AsyncJob.account_id == account_id)
     if status is not None:
         statement = statement.where(AsyncJob.status == status)
     if job_type is not None:
         statement = statement.where(AsyncJob.job_type == job_type)
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        statement = statement.where(tuple_(AsyncJob.created_at, AsyncJob.id) < tuple_(*after))
+    statement = newest_first(
+        statement, at=AsyncJob.created_at, id_=AsyncJob.id, limit=limit, cursor=cursor
+    )
     rows = list((await session.execute(statement)).scalars())
     return page_of(rows, limit, lambda job: (job.created_at.isoformat(), job.id))
 

@@ -30,6 +30,23 @@ _EMPTY_ARRAY: ColumnElement[Any] = literal_column("'[]'::json")
 _FIRST: ColumnElement[int] = literal_column("1")
 
 
+def newest_first(
+    statement: Select[*tuple[Any, ...]],
+    *,
+    at: InstrumentedAttribute[dt.datetime],
+    id_: InstrumentedAttribute[uuid.UUID],
+    limit: int,
+    cursor: str | None,
+) -> Select[*tuple[Any, ...]]:
+    """``statement`` ordered newest first by (``at``, ``id_``), resumed after ``cursor``,
+    with one row past ``limit`` (``pagination.page_of`` reads it as "a next page exists")."""
+    statement = statement.order_by(at.desc(), id_.desc()).limit(limit + 1)
+    after = decode_time_cursor(cursor)
+    if after is None:
+        return statement
+    return statement.where(tuple_(at, id_) < tuple_(*after))
+
+
 class NewestFirst:
     def __init__(
         self,

@@ -7,11 +7,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..db.keyset import newest_first
 from ..models import DomainEvent
-from ..pagination import Page, decode_time_cursor, page_of
+from ..pagination import Page, page_of
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,7 @@ async def list_events(
     limit: int,
     cursor: str | None,
 ) -> Page[dict[str, Any]]:
-    query = (
-        select(*LISTED)
-        .where(DomainEvent.account_id == account_id)
-        .order_by(DomainEvent.created_at.desc(), DomainEvent.id.desc())
-        .limit(limit + 1)
-    )
+    query = select(*LISTED).where(DomainEvent.account_id == account_id)
     if where.type_pattern is not None:
         if "*" in where.type_pattern:
             query = query.where(
@@ -66,8 +62,8 @@ async def list_events(
         query = query.where(DomainEvent.created_at >= where.since)
     if where.until is not None:
         query = query.where(DomainEvent.created_at < where.until)
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        query = query.where(tuple_(DomainEvent.created_at, DomainEvent.id) < tuple_(*after))
+    query = newest_first(
+        query, at=DomainEvent.created_at, id_=DomainEvent.id, limit=limit, cursor=cursor
+    )
     rows = [dict(row) for row in (await session.execute(query)).mappings()]
     return page_of(rows, limit, lambda row: (row["created_at"].isoformat(), row["id"]))

@@ -8,12 +8,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..db.keyset import newest_first
 from ..errors import Conflict, NotFound
 from ..models import Webhook, WebhookAttempt, WebhookDelivery
-from ..pagination import Page, decode_time_cursor, page_of
+from ..pagination import Page, page_of
 from .endpoints import get_webhook
 from .fanout import insert_deliveries
 from .payloads import PING_EVENT_TYPE, ping_payload
@@ -44,17 +45,14 @@ async def list_deliveries(
     cursor: str | None,
 ) -> Page[Any]:  # rows of LISTED
     await get_webhook(session, account_id=account_id, webhook_id=webhook_id)
-    query = (
-        select(*LISTED)
-        .where(WebhookDelivery.account_id == account_id, WebhookDelivery.webhook_id == webhook_id)
-        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
-        .limit(limit + 1)
+    query = select(*LISTED).where(
+        WebhookDelivery.account_id == account_id, WebhookDelivery.webhook_id == webhook_id
     )
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        query = query.where(tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < tuple_(*after))
+    query = newest_first(
+        query, at=WebhookDelivery.created_at, id_=WebhookDelivery.id, limit=limit, cursor=cursor
+    )
     rows = list((await session.execute(query)).all())
     return page_of(rows, limit, lambda row: (row.created_at.isoformat(), row.id))
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..db.keyset import newest_first
 from ..errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..models import Webhook
-from ..pagination import Page, decode_time_cursor, page_of
+from ..pagination import Page, page_of
 from ..security import SecretBox
 from .destinations import RefusedDestination, UnresolvedHost, vetted_addresses
 from .schemas import WebhookCreate, WebhookUpdate
@@ -89,15 +90,8 @@ async def create_webhook(
 async def list_webhooks(
     session: AsyncSession, *, account_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[Webhook]:
-    query = (
-        select(Webhook)
-        .where(Webhook.account_id == account_id, Webhook.deleted_at.is_(None))
-        .order_by(Webhook.created_at.desc(), Webhook.id.desc())
-        .limit(limit + 1)
-    )
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        query = query.where(tuple_(Webhook.created_at, Webhook.id) < tuple_(*after))
+    query = select(Webhook).where(Webhook.account_id == account_id, Webhook.deleted_at.is_(None))
+    query = newest_first(query, at=Webhook.created_at, id_=Webhook.id, limit=limit, cursor=cursor)
     rows = list((await session.execute(query)).scalars())
     return page_of(rows, limit, lambda hook: (hook.created_at.isoformat(), hook.id))
 
