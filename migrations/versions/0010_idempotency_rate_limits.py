@@ -29,7 +29,8 @@ depends_on: str | Sequence[str] | None = None
 
 APP_ROLE = "markettina_app"
 
-FUNCTIONS = """
+# (0014 replaced it; its downgrade puts this one back)
+RATE_LIMIT_TAKE = """
 -- One request of an account on a route group: counted when every window has room.
 -- Windows follow the UTC clock (minute, hour, day). p_defaults maps a plan tier to
 -- [per minute, per hour, per day]; a NULL limit in the row means the plan's default.
@@ -94,7 +95,9 @@ BEGIN
     day_reset_in := ceil(extract(epoch FROM day_reset - now()))::integer;
     RETURN NEXT;
 END $$;
+"""
 
+FUNCTIONS = RATE_LIMIT_TAKE + """
 -- Claim an idempotency key in the caller's transaction (the tenant is set). state:
 -- 'claimed' (go ahead; the row commits with the request), 'in_flight' (another
 -- transaction holds the key right now), or 'found' (a live row: compare, then replay).

@@ -57,6 +57,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         # rate-limit counts and idempotent responses, beside each request's transaction
         app.state.autocommit = AutocommitPool(as_libpq_url(database_urls.app), max_size=4)
         await app.state.autocommit.open()
+        app.state.rate_limiter = rate_limits.RateLimiter(app.state.autocommit)
         log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
         try:
             yield

@@ -9,11 +9,22 @@ import re
 import uuid
 from pathlib import Path
 
+from typing import Any
+
 import httpx
+import psycopg
 import pytest
 
-from markettina.kernel.db.urls import DatabaseURLs
-from markettina.kernel.rate_limits import PLAN_LIMITS, route_group
+from markettina.kernel.db.autocommit import AutocommitPool
+from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
+from markettina.kernel.rate_limits import (
+    PLAN_LIMITS,
+    RateDecision,
+    RateLimiter,
+    RateLimitExceeded,
+    route_group,
+)
+from markettina.kernel.rate_limits.plans import PLAN_LIMITS_JSON
 from tests.support.checks import problem, sql
 from tests.support.identity import Member, new_account, new_member
 
@@ -231,3 +242,87 @@ class TestUsage:
         # this very request was counted before it read the figures
         assert groups["account"]["custom"] is False
         assert groups["account"]["minute"]["used"] == 1
+
+
+class CountedPool(AutocommitPool):
+    """The real pool, counting the statements it runs."""
+
+    statements = 0
+
+    async def fetch_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.statements += 1
+        return await super().fetch_one(sql, params)
+
+
+class TestBatches:
+    async def test_requests_arriving_together_are_counted_in_one_statement(
+        self, db: DatabaseURLs, owner: Member
+    ) -> None:
+        limit, sent = 10, 30
+        set_limits(db, owner.account_id, "api-keys", per_minute=limit)
+        pool = CountedPool(as_libpq_url(db.app), max_size=2)
+        await pool.open()
+        try:
+            limiter = RateLimiter(pool)
+            outcomes = await asyncio.gather(
+                *(limiter.take(owner.account_id, "api-keys") for _ in range(sent)),
+                return_exceptions=True,
+            )
+        finally:
+            await pool.close()
+        allowed = [o for o in outcomes if isinstance(o, RateDecision)]
+        refused = [o for o in outcomes if isinstance(o, RateLimitExceeded)]
+        assert (len(allowed), len(refused)) == (limit, sent - limit)
+        assert pool.statements < sent
+        assert sorted(d.windows[0].remaining for d in allowed) == list(range(limit))
+        assert {e.decision.windows[0].remaining for e in refused} == {0}
+        assert counts(db, owner.account_id, "api-keys") == (limit, limit, limit)
+
+    async def test_the_next_batch_waits_for_the_one_in_flight(
+        self, db: DatabaseURLs, owner: Member
+    ) -> None:
+        pool = CountedPool(as_libpq_url(db.app), max_size=2)
+        await pool.open()
+        try:
+            limiter = RateLimiter(pool)
+            first = asyncio.ensure_future(limiter.take(owner.account_id, "api-keys"))
+            await asyncio.sleep(0)  # the first statement is on its way
+            later = [limiter.take(owner.account_id, "api-keys") for _ in range(5)]
+            decisions = [await first, *await asyncio.gather(*later)]
+        finally:
+            await pool.close()
+        assert pool.statements == 2
+        free = PLAN_LIMITS["free"].per_minute
+        assert [d.windows[0].remaining for d in decisions] == [free - n for n in range(1, 7)]
+        assert counts(db, owner.account_id, "api-keys") == (6, 6, 6)
+
+    async def test_a_failed_statement_fails_its_batch_only(
+        self, db: DatabaseURLs, owner: Member
+    ) -> None:
+        pool = CountedPool(as_libpq_url(db.app), max_size=1)
+        await pool.open()
+        try:
+            limiter = RateLimiter(pool)
+            with pytest.raises(psycopg.errors.ForeignKeyViolation):
+                await limiter.take(uuid.uuid4(), "api-keys")  # no such account
+            decision = await limiter.take(owner.account_id, "api-keys")
+        finally:
+            await pool.close()
+        assert decision.allowed
+
+    def test_a_batch_grants_what_every_window_has_room_for(
+        self, db: DatabaseURLs, owner: Member
+    ) -> None:
+        set_limits(db, owner.account_id, "api-keys", per_minute=100, per_hour=4)
+        (row,) = sql(
+            db, "SELECT * FROM rate_limit_take(%s, 'api-keys', %s::jsonb, 6)",
+            owner.account_id, PLAN_LIMITS_JSON,
+        )  # fmt: skip
+        assert row[0] == 4  # granted: the hour's room
+        assert counts(db, owner.account_id, "api-keys") == (4, 4, 4)
+        (again,) = sql(
+            db, "SELECT granted FROM rate_limit_take(%s, 'api-keys', %s::jsonb, 1)",
+            owner.account_id, PLAN_LIMITS_JSON,
+        )  # fmt: skip
+        assert again == (0,)
+        assert counts(db, owner.account_id, "api-keys") == (4, 4, 4)

@@ -22,7 +22,7 @@ async def admit(request: Request, session: AsyncSession, actor: Actor) -> None:
     """One autocommit round trip for the count; one more, in the transaction, with a key."""
     scope = request.scope
     group = rate_limits.route_group(scope["path"])
-    decision = await rate_limits.take(request.app.state.autocommit, actor.account_id, group)
+    decision = await request.app.state.rate_limiter.take(actor.account_id, group)
     rate_limits.answer_with(scope, decision)
     pending = idempotency.pending_key(scope)
     if pending is not None:

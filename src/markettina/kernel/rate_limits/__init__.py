@@ -6,15 +6,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..web.problems import problem_response
-from .counter import RateDecision, RateLimitExceeded, Window, route_group, take
+from .counter import RateDecision, RateLimiter, RateLimitExceeded, Window, route_group
 from .headers import RateLimitHeaders, answer_with
 from .plans import PLAN_LIMITS, PlanLimits
 from .usage import AccountUsage, GroupUsage, WindowUsage, account_usage
 
 __all__ = [
     "PLAN_LIMITS", "AccountUsage", "GroupUsage", "PlanLimits", "RateDecision",
-    "RateLimitExceeded", "Window", "WindowUsage", "account_usage", "answer_with", "install",
-    "route_group", "take",
+    "RateLimitExceeded", "RateLimiter", "Window", "WindowUsage", "account_usage", "answer_with",
+    "install", "route_group",
 ]  # fmt: skip
 
 
@@ -30,6 +30,6 @@ async def _on_rate_limited(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """The 429 answer and the headers of counted requests (the request pipeline calls
-    ``take``, then ``answer_with``)."""
+    ``RateLimiter.take``, then ``answer_with``)."""
     app.add_middleware(RateLimitHeaders)
     app.add_exception_handler(RateLimitExceeded, _on_rate_limited)

@@ -1,19 +1,25 @@
-"""Counting an account's requests per route group: one atomic statement per request on an
-autocommit connection, so the count survives the request's rollback and the counter row
-is locked for that statement only (requests of one account never queue behind each other's
-work). N concurrent requests against a limit of L: exactly L are counted and let through."""
+"""Counting an account's requests per route group: atomic statements on an autocommit
+connection, so a count survives the request's rollback and the counter row is locked for
+that statement only (requests of one account never queue behind each other's work).
+N concurrent requests against a limit of L: exactly L are counted and let through.
+
+Each process keeps at most one statement in flight per (account, group): the requests
+that arrive meanwhile wait, and the next statement counts them all at once. A busy
+account costs a statement per round trip, not one per request, and its counter row is
+never a queue."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..db.autocommit import AutocommitPool
 from ..errors import RateLimited
 from .plans import PLAN_LIMITS_JSON
 
-_TAKE = "SELECT * FROM rate_limit_take(%s, %s, %s::jsonb)"
+_TAKE = "SELECT * FROM rate_limit_take(%s, %s, %s::jsonb, %s)"
 _WINDOWS = ("minute", "hour", "day")
 
 
@@ -80,15 +86,73 @@ class RateLimitExceeded(RateLimited):
         self.retry_after = window.reset_in
 
 
-async def take(pool: AutocommitPool, account_id: uuid.UUID, group: str) -> RateDecision:
-    """Count one request, or raise RateLimitExceeded (a refused request is not counted)."""
-    row = await pool.fetch_one(_TAKE, (account_id, group, PLAN_LIMITS_JSON))
-    windows = tuple(
-        Window(name, row[1 + 3 * i], row[2 + 3 * i], row[3 + 3 * i])
+def _decisions(group: str, row: tuple[Any, ...], requests: int) -> list[RateDecision]:
+    """One decision per request of a batch, in arrival order: the first ``granted`` are
+    counted, each seeing the count as it was after it; the rest are refused."""
+    granted = row[0]
+    limits = [
+        (name, row[1 + 3 * i], row[2 + 3 * i], row[3 + 3 * i])
         for i, name in enumerate(_WINDOWS)
         if row[1 + 3 * i] is not None
-    )
-    decision = RateDecision(group=group, allowed=row[0], windows=windows)
-    if not decision.allowed:
-        raise RateLimitExceeded(decision)
-    return decision
+    ]
+    decisions = []
+    for position in range(requests):
+        allowed = position < granted
+        # used_after counts the whole grant; request k of it saw k + 1 of them
+        short = granted - position - 1 if allowed else 0
+        windows = tuple(
+            Window(name, limit, used_after - short, reset_in)
+            for name, limit, used_after, reset_in in limits
+        )
+        decisions.append(RateDecision(group=group, allowed=allowed, windows=windows))
+    return decisions
+
+
+class RateLimiter:
+    """The counter of one process (one per API process, beside its autocommit pool)."""
+
+    def __init__(self, pool: AutocommitPool) -> None:
+        self._pool = pool
+        self._waiting: dict[tuple[uuid.UUID, str], list[asyncio.Future[RateDecision]]] = {}
+        self._counting: set[asyncio.Task[None]] = set()
+
+    async def take(self, account_id: uuid.UUID, group: str) -> RateDecision:
+        """Count one request, or raise RateLimitExceeded (a refused request is not counted)."""
+        key = (account_id, group)
+        decision: asyncio.Future[RateDecision] = asyncio.get_running_loop().create_future()
+        queue = self._waiting.get(key)
+        if queue is None:
+            self._waiting[key] = [decision]
+            task = asyncio.create_task(self._count(key))
+            self._counting.add(task)
+            task.add_done_callback(self._counting.discard)
+        else:
+            queue.append(decision)
+        result = await decision
+        if not result.allowed:
+            raise RateLimitExceeded(result)
+        return result
+
+    async def _count(self, key: tuple[uuid.UUID, str]) -> None:
+        """Statement after statement, each for the requests that queued during the last,
+        until none is waiting."""
+        account_id, group = key
+        while batch := self._waiting[key]:
+            self._waiting[key] = []
+            try:
+                row = await self._pool.fetch_one(
+                    _TAKE, (account_id, group, PLAN_LIMITS_JSON, len(batch))
+                )
+            except Exception as exc:  # the database refused: these requests fail with it
+                for waiting in batch:
+                    if not waiting.done():
+                        waiting.set_exception(exc)
+                continue
+            except BaseException:  # cancelled: the process is stopping
+                for waiting in batch + self._waiting.pop(key, []):
+                    waiting.cancel()
+                raise
+            for waiting, decision in zip(batch, _decisions(group, row, len(batch)), strict=True):
+                if not waiting.done():  # a request given up on was still counted
+                    waiting.set_result(decision)
+        del self._waiting[key]
