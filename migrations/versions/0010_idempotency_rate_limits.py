@@ -97,7 +97,9 @@ BEGIN
 END $$;
 """
 
-FUNCTIONS = RATE_LIMIT_TAKE + """
+FUNCTIONS = (
+    RATE_LIMIT_TAKE
+    + """
 -- Claim an idempotency key in the caller's transaction (the tenant is set). state:
 -- 'claimed' (go ahead; the row commits with the request), 'in_flight' (another
 -- transaction holds the key right now), or 'found' (a live row: compare, then replay).
@@ -142,6 +144,7 @@ BEGIN
     RETURN FOUND;
 END $$;
 """
+)
 
 SIGNATURES = (
     "rate_limit_take(uuid, text, jsonb)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg_pool
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
@@ -12,6 +13,7 @@ from . import __version__, kernel_api
 from .billing import api as billing_api
 from .bindings import bind_configured_platforms, bind_payments
 from .identity import api as identity_api
+from .identity.read_lane import ReadLane
 from .kernel import idempotency, rate_limits
 from .kernel.db import migrations, server
 from .kernel.db.autocommit import AutocommitPool
@@ -58,10 +60,17 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         app.state.autocommit = AutocommitPool(as_libpq_url(database_urls.app), max_size=4)
         await app.state.autocommit.open()
         app.state.rate_limiter = rate_limits.RateLimiter(app.state.autocommit)
+        # the read lane's transactions: psycopg straight, no ORM session
+        app.state.read_pool = psycopg_pool.AsyncConnectionPool(
+            as_libpq_url(database_urls.app), min_size=1, max_size=settings.pool_size,
+            open=False, name="read-lane",
+        )  # fmt: skip
+        await app.state.read_pool.open()
         log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
         try:
             yield
         finally:
+            await app.state.read_pool.close()
             await app.state.autocommit.close()
             await flag_listener.stop()
             await app.state.database.dispose()
@@ -77,6 +86,8 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    if settings.read_lane:
+        app.add_middleware(ReadLane, reads=identity_api.PLAIN_READS)
     idempotency.install(app)  # middleware: recorder inside rate-limit headers inside the
     rate_limits.install(app)  # request context (the last added is the outermost)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))

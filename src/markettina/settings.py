@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # API processes behind the one port; the architecture's choice is one per core
     api_workers: int = Field(default=1, ge=1, le=64)
+    # plain list reads answered without the web framework (identity/read_lane.py)
+    read_lane: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 

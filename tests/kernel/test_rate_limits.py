@@ -8,7 +8,6 @@ import asyncio
 import re
 import uuid
 from pathlib import Path
-
 from typing import Any
 
 import httpx

@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,7 +72,7 @@ async def create_api_key(
     return IssuedApiKey(api_key=api_key, key=issued.key)
 
 
-_LISTED_NEWEST_FIRST = NewestFirst(
+LISTED_PAGE = NewestFirst(
     select(*LISTED).where(ApiKey.account_id == bindparam("account_id")),
     at=ApiKey.created_at,
     id_=ApiKey.id,
@@ -82,9 +83,12 @@ async def list_api_keys(
     *, session: AsyncSession, actor: Actor, limit: int, cursor: str | None
 ) -> bytes:
     """A page of LISTED as the JSON body of ``Page[ApiKeyOut]``, rendered by PostgreSQL."""
-    return await _LISTED_NEWEST_FIRST.json_page(
-        session, limit=limit, cursor=cursor, account_id=actor.account_id
-    )
+    return await LISTED_PAGE.json_page(session, limit=limit, cursor=cursor, **listed_of(actor))
+
+
+def listed_of(actor: Actor) -> dict[str, Any]:
+    """The parameters of LISTED_PAGE: the acting account's keys."""
+    return {"account_id": actor.account_id}
 
 
 async def revoke_api_key(*, session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,7 +74,7 @@ def read_credentials(
     return Credentials(bearer=bearer, api_key=api_key, account_header=account)
 
 
-def _principal_from_token(token: str, secret: str) -> Principal:
+def principal_from_token(token: str, secret: str) -> Principal:
     """Only the token's own claims; the database checks come in one look-up later."""
     try:
         claims = read_token(token, secret=secret, audience=ACCESS_AUDIENCE)
@@ -99,18 +100,27 @@ _USER_CONTEXT = CompiledQuery(
 )
 
 
-async def _user_actor(session: AsyncSession, principal: Principal, acting: uuid.UUID) -> Actor:
-    """A person's request in one round trip: the look-up also sets the tenant, which the
-    transaction discards if anything below refuses the request."""
+def user_context(principal: Principal, acting: uuid.UUID) -> tuple[CompiledQuery, dict[str, Any]]:
+    """The one look-up of a person's request (its row goes to ``user_actor``): it also sets
+    the tenant, which the transaction discards if ``user_actor`` refuses the request."""
     assert principal.user_id is not None
-    row = await _USER_CONTEXT.one(
-        session,
-        user_id=principal.user_id,
-        family=principal.session_family,
-        home=principal.home_account_id,
-        acting=acting,
-        acting_text=str(acting),
-    )
+    return _USER_CONTEXT, {
+        "user_id": principal.user_id,
+        "family": principal.session_family,
+        "home": principal.home_account_id,
+        "acting": acting,
+        "acting_text": str(acting),
+    }
+
+
+async def _user_actor(session: AsyncSession, principal: Principal, acting: uuid.UUID) -> Actor:
+    query, params = user_context(principal, acting)
+    return user_actor(principal, acting, await query.one(session, **params))
+
+
+def user_actor(principal: Principal, acting: uuid.UUID, row: Any) -> Actor:
+    """The person acting for ``acting``, from the row of ``user_context``; anything doubtful
+    is refused (401, 403 or 404, as the HTTP API documents)."""
     if not row.user_active:
         raise Unauthorized("the user no longer exists or is disabled", code="invalid_token")
     if not row.session_live:
@@ -166,7 +176,7 @@ async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal:
     )  # fmt: skip
 
 
-def _account_from_header(value: str) -> uuid.UUID:
+def account_from_header(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError as exc:
@@ -199,10 +209,10 @@ async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secr
     """The caller and the account it acts for; anything doubtful is refused. Leaves the
     transaction's tenant set to the acting account."""
     if credentials.bearer is not None:
-        principal = _principal_from_token(credentials.bearer, secret)
+        principal = principal_from_token(credentials.bearer, secret)
         acting = principal.home_account_id
         if credentials.account_header:
-            acting = _account_from_header(credentials.account_header)
+            acting = account_from_header(credentials.account_header)
         return await _user_actor(session, principal, acting)
     if credentials.api_key is None:
         raise Unauthorized("sign in, or send an API key")
@@ -218,7 +228,7 @@ async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
     _refuse_if_suspended(home)  # a suspended account's keys stop at once
     acting = principal.home_account_id
     if credentials.account_header:
-        acting = _account_from_header(credentials.account_header)
+        acting = account_from_header(credentials.account_header)
     account = home if acting == home.id else await _target_account(session, acting)
     # a key acts for its account and that account's sub-accounts, within its scopes
     if account is None or (acting != home.id and account.parent_account_id != home.id):

@@ -12,11 +12,14 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 from .. import api_keys, grants
 from ..dependencies import Transaction, require
 from ..principal import Actor
+from ..read_lane import PlainRead
 from ..schemas_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, GrantCreate, GrantOut
 
 router = APIRouter()
 
-KeysRead = Annotated[Actor, require("api_keys:read")]
+LIST_ROUTE = "/api-keys"
+KEYS_READ = "api_keys:read"
+KeysRead = Annotated[Actor, require(KEYS_READ)]
 KeysManage = Annotated[Actor, require("api_keys:manage")]
 PermissionsManage = Annotated[Actor, require("permissions:manage")]
 
@@ -41,12 +44,22 @@ async def create_api_key(
     )  # fmt: skip
 
 
-@router.get("/api-keys", response_model=Page[ApiKeyOut], tags=["api keys"])
+@router.get(LIST_ROUTE, response_model=Page[ApiKeyOut], tags=["api keys"])
 async def list_api_keys(
     actor: KeysRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
     body = await api_keys.list_api_keys(session=session, actor=actor, limit=limit, cursor=cursor)
     return Response(body, media_type="application/json")  # the page as PostgreSQL rendered it
+
+
+# the read lane answers the plain requests of this list (read_lane.py); the route above
+# answers the rest, and declares it
+PLAIN_READS = (
+    PlainRead(
+        route=LIST_ROUTE, permission=KEYS_READ, page=api_keys.LISTED_PAGE,
+        params=api_keys.listed_of,
+    ),
+)  # fmt: skip
 
 
 @router.delete(

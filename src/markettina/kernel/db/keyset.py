@@ -17,12 +17,11 @@ from typing import Any
 
 from sqlalchemy import DateTime, Select, Text, bindparam, cast, func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from ..pagination import decode_time_cursor, encode_cursor
-from .raw import CompiledQuery
+from .raw import CompiledQuery, InTransaction
 
 # constants are written into the statement, not bound: a bound value costs every call
 _RFC3339_FORMAT: ColumnElement[str] = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'""")
@@ -61,19 +60,22 @@ class NewestFirst:
         self._first_json = CompiledQuery(_rendered(first, at.key, id_.key, newest_first))
         self._after_json = CompiledQuery(_rendered(after, at.key, id_.key, newest_first))
 
-    def _params(self, limit: int, cursor: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    def page_query(
+        self, *, limit: int, cursor: str | None, **params: Any
+    ) -> tuple[CompiledQuery, dict[str, Any]]:
+        """The statement of one page and its parameters (a bad cursor is a 422 here, before
+        anything runs); ``render`` turns its one row into the response body."""
         after = decode_time_cursor(cursor)
-        if after is not None:
-            params = {**params, "after_at": after[0], "after_id": after[1]}
-        return {**params, "limit": limit + 1}
+        if after is None:
+            return self._first_json, {**params, "limit": limit + 1, "page_size": limit}
+        return self._after_json, {
+            **params, "after_at": after[0], "after_id": after[1],
+            "limit": limit + 1, "page_size": limit,
+        }  # fmt: skip
 
-    async def json_page(
-        self, session: AsyncSession, *, limit: int, cursor: str | None, **params: Any
-    ) -> bytes:
-        """The page as the JSON body of a ``Page`` response: ``{"items": [...], "next_cursor"}``."""
-        query = self._first_json if cursor is None else self._after_json
-        bound = self._params(limit, cursor, params)
-        row = await query.one(session, page_size=limit, **bound)
+    @staticmethod
+    def render(row: Any) -> bytes:
+        """The JSON body of a ``Page`` response: ``{"items": [...], "next_cursor"}``."""
         next_cursor = None
         if row.more:
             next_cursor = encode_cursor(row.last_at.isoformat(), row.last_id)
@@ -81,6 +83,13 @@ class NewestFirst:
             row.items.encode(),
             json.dumps(next_cursor).encode(),
         )
+
+    async def json_page(
+        self, where: InTransaction, *, limit: int, cursor: str | None, **params: Any
+    ) -> bytes:
+        """The page as the JSON body of a ``Page`` response."""
+        query, bound = self.page_query(limit=limit, cursor=cursor, **params)
+        return self.render(await query.one(where, **bound))
 
 
 def _json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -5,7 +5,8 @@ processing); here a statement is compiled once, at import, and each call is one
 prepared execution with psycopg's own type conversions (uuid, timestamptz, arrays).
 
 Same transaction, same tenant, same row-level security as the session: only the Python
-in between is skipped.
+in between is skipped. A query runs on an ORM session or straight on a psycopg connection
+in a transaction (the request pipeline's read lane has no session).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 
 _DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+# an open transaction: an ORM session, or the psycopg connection of one
+InTransaction = AsyncSession | psycopg.AsyncConnection[Any]
 
 
 async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
@@ -44,15 +48,26 @@ class CompiledQuery:
             raise TypeError(f"query takes {sorted(self.names)}, given {sorted(params)}")
 
     async def _fetch(
-        self, session: AsyncSession, rows: RowFactory[Any], params: dict[str, Any]
+        self, where: InTransaction, rows: RowFactory[Any], params: dict[str, Any]
     ) -> list[Any]:
         self._check(params)
-        connection = await driver_connection(session)
+        if isinstance(where, psycopg.AsyncConnection):
+            connection = where
+        else:
+            connection = await driver_connection(where)
         async with connection.cursor(row_factory=rows) as cursor:
             await cursor.execute(self.sql, params, prepare=True)
             return await cursor.fetchall()
 
-    async def one(self, session: AsyncSession, **params: Any) -> Any:
+    async def one(self, where: InTransaction, **params: Any) -> Any:
         """Exactly one row, with attribute access by column name."""
-        (row,) = await self._fetch(session, namedtuple_row, params)
+        (row,) = await self._fetch(where, namedtuple_row, params)
         return row
+
+    async def send(self, connection: psycopg.AsyncConnection[Any], **params: Any) -> Any:
+        """Queue the statement on a connection in pipeline mode; the cursor's ``fetchone``
+        after the pipeline's sync gives the row (attribute access by column name)."""
+        self._check(params)
+        cursor = connection.cursor(row_factory=namedtuple_row)
+        await cursor.execute(self.sql, params, prepare=True)
+        return cursor

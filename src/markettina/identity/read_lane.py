@@ -1,0 +1,190 @@
+"""The read lane: the request pipeline, without the web framework, for the plain reads
+that are most of an API's traffic (a page of a list, for a person signed in).
+
+A plain read is one compiled statement whose row PostgreSQL renders as the response
+body. The lane runs the same steps as the routed pipeline (``dependencies``), through
+the same functions: the access token checked, the caller's context looked up with the
+tenant set (one round trip, ``BEGIN`` included), the permission authorized, the request
+counted against the rate limit, then the page read and the transaction committed (one
+more round trip). What it skips is per-request framework work: routing through every
+route, solving dependencies, validating parameters, converting rows, which cost an API
+process several times the database's share of a request.
+
+The lane answers only requests it can answer in full. Anything else (an API key, an odd
+query string, a refusal of any kind, a full rate limit) goes, untouched, to the routed
+pipeline before anything is counted or written, and gets its usual answer there: the
+lane never has an error format of its own. Both paths give the same status, body and
+headers (tests hold them equal), and the route is still declared for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from psycopg_pool import AsyncConnectionPool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from markettina.kernel.db.keyset import NewestFirst
+from markettina.kernel.errors import MarkettinaError
+from markettina.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_time_cursor
+from markettina.kernel.rate_limits import RateLimitExceeded, answer_with, route_group
+
+from .principal import (
+    Actor,
+    account_from_header,
+    principal_from_token,
+    user_actor,
+    user_context,
+)
+
+_MAX_CURSOR = 512  # as the routed ``Cursor`` parameter
+
+
+@dataclass(frozen=True)
+class PlainRead:
+    """A GET route the lane may answer: ``route`` is its template as the router reports it
+    (for metrics and logs), ``params`` the statement's parameters for the actor."""
+
+    route: str
+    permission: str
+    page: NewestFirst
+    params: Callable[[Actor], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _LaneRoute:
+    path: str  # what the request-context middleware labels the request with
+
+
+@dataclass(frozen=True)
+class _Request:
+    token: str
+    account_header: str | None
+    limit: int
+    cursor: str | None
+
+
+def _page_arguments(query_string: bytes) -> tuple[int, str | None] | None:
+    """``limit`` and ``cursor`` when they are plainly valid; None sends the request to the
+    routed pipeline, which explains what is wrong."""
+    try:
+        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    except ValueError:
+        return None
+    values: dict[str, str] = {}
+    for name, value in pairs:
+        if name in values:
+            return None
+        values[name] = value
+    limit = DEFAULT_LIMIT
+    if "limit" in values:
+        text = values["limit"]
+        if not (text.isascii() and text.isdigit() and len(text) <= 3):
+            return None
+        limit = int(text)
+        if not 1 <= limit <= MAX_LIMIT:
+            return None
+    cursor = values.get("cursor")
+    if cursor is not None:
+        if len(cursor) > _MAX_CURSOR:
+            return None
+        try:
+            decode_time_cursor(cursor)
+        except MarkettinaError:
+            return None
+    return limit, cursor
+
+
+def _request(scope: Scope) -> _Request | None:
+    token = account_header = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if token is not None:
+                return None
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not credential.strip():
+                return None
+            token = credential.strip()
+        elif name == b"x-api-key":
+            return None  # a key's look-up is the routed pipeline's
+        elif name == b"x-account-id":
+            if account_header is not None:
+                return None
+            account_header = value.decode("latin-1")
+    if token is None:
+        return None
+    arguments = _page_arguments(scope["query_string"])
+    if arguments is None:
+        return None
+    return _Request(token, account_header, *arguments)
+
+
+class ReadLane:
+    """ASGI middleware in front of the router (inside the request context and the
+    rate-limit headers). ``reads`` maps a request path to its plain read."""
+
+    def __init__(self, app: ASGIApp, *, reads: Mapping[str, PlainRead]) -> None:
+        self.app = app
+        self.reads = dict(reads)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        read = None
+        if scope["type"] == "http" and scope["method"] == "GET":
+            read = self.reads.get(scope["path"])
+        body = None if read is None else await self._answer(scope, read)
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        assert read is not None
+        scope["route"] = _LaneRoute(read.route)
+        await send({
+            "type": "http.response.start", "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode()),
+                        (b"content-type", b"application/json")],
+        })  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, read: PlainRead) -> bytes | None:
+        request = _request(scope)
+        if request is None:
+            return None
+        state = scope["app"].state
+        try:
+            principal = principal_from_token(request.token, state.secrets.secret_key)
+            acting = principal.home_account_id
+            if request.account_header is not None:
+                acting = account_from_header(request.account_header)
+        except MarkettinaError:
+            return None
+        pool: AsyncConnectionPool = state.read_pool
+        async with pool.connection() as connection:
+            try:
+                context, context_params = user_context(principal, acting)
+                async with connection.pipeline():  # BEGIN and the look-up: one round trip
+                    looked_up = await context.send(connection, **context_params)
+                actor = user_actor(principal, acting, await looked_up.fetchone())
+                actor.authorize(read.permission)
+                group = route_group(scope["path"])
+                decision = await state.rate_limiter.take(actor.account_id, group)
+            except (MarkettinaError, RateLimitExceeded):
+                await connection.rollback()
+                return None
+            except BaseException:
+                await connection.rollback()
+                raise
+            try:
+                query, params = read.page.page_query(
+                    limit=request.limit, cursor=request.cursor, **read.params(actor)
+                )
+                async with connection.pipeline():  # the page and COMMIT: one round trip
+                    page = await query.send(connection, **params)
+                    await connection.commit()
+                body = read.page.render(await page.fetchone())
+            except BaseException:
+                await connection.rollback()
+                raise
+        answer_with(scope, decision)
+        return body
