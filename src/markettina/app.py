@@ -60,6 +60,11 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         app.state.autocommit = AutocommitPool(as_libpq_url(database_urls.app), max_size=4)
         await app.state.autocommit.open()
         app.state.rate_limiter = rate_limits.RateLimiter(app.state.autocommit)
+        app.state.address_limiter = rate_limits.address_limiter(
+            app.state.autocommit,
+            per_minute=settings.address_limit_per_minute,
+            per_hour=settings.address_limit_per_hour,
+        )
         # the read lane's transactions: psycopg straight, no ORM session
         app.state.read_pool = psycopg_pool.AsyncConnectionPool(
             as_libpq_url(database_urls.app), min_size=1, max_size=settings.pool_size,

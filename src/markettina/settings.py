@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # API processes behind the one port; the architecture's choice is one per core
     api_workers: int = Field(default=1, ge=1, le=64)
+    # attempts per client address on the anonymous routes (sign-in, registration, reset)
+    address_limit_per_minute: int = Field(default=20, ge=1, le=100_000)
+    address_limit_per_hour: int = Field(default=200, ge=1, le=1_000_000)
     # plain list reads answered without the web framework (identity/read_lane.py)
     read_lane: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -33,6 +33,9 @@ def suite_settings() -> Settings:
         secret_key=SecretStr(TEST_SECRET_KEY),
         encryption_keys=[SecretStr(TEST_ENCRYPTION_KEY)],
         log_json=True,
+        # the suite signs in far more often than a person; tests of the limit set their own
+        address_limit_per_minute=100_000,
+        address_limit_per_hour=1_000_000,
     )
 
 

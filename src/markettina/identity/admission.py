@@ -1,9 +1,10 @@
 """What every authenticated request goes through once its caller is known: the account's
-rate limit on the route group, then the claim of its Idempotency-Key (if it sent one)."""
+rate limit on the route group, then the claim of its Idempotency-Key (if it sent one).
+Anonymous routes that take credentials count their requests per client address."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel import idempotency, rate_limits
@@ -29,3 +30,18 @@ async def admit(request: Request, session: AsyncSession, actor: Actor) -> None:
         await idempotency.claim(
             request, session, pending, account_id=actor.account_id, caller=_caller(actor)
         )
+
+
+async def admit_address(request: Request) -> None:
+    """Count a request of an anonymous route against its client address (behind a proxy,
+    uvicorn's forwarded-address handling decides which address that is)."""
+    address = request.client.host if request.client else "unknown"
+    scope = request.scope
+    decision = await request.app.state.address_limiter.take(
+        address, rate_limits.route_group(scope["path"])
+    )
+    rate_limits.answer_with(scope, decision)
+
+
+# on the routes that take a password, a token from an e-mail, or create a person
+AddressLimited = Depends(admit_address)

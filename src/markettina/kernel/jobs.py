@@ -123,3 +123,14 @@ async def purge_idempotency_keys(timestamp: int) -> int:
     async with await maintenance_connection() as conn:
         row = await (await conn.execute("SELECT purge_expired_idempotency_keys()")).fetchone()
         return int(row[0]) if row else 0
+
+
+@job_queue.periodic(cron="41 2 * * *", periodic_id="purge-address-rate-limits")
+@job_queue.task(
+    name="kernel.purge_address_rate_limits", queue="maintenance", queueing_lock="addresses"
+)
+async def purge_address_rate_limits(timestamp: int) -> int:
+    """Counts of client addresses not seen for a day."""
+    async with await maintenance_connection() as conn:
+        row = await (await conn.execute("SELECT purge_idle_address_rate_limits()")).fetchone()
+        return int(row[0]) if row else 0

@@ -260,6 +260,27 @@ class ApiRateLimit(TenantScoped, Audited, Base):
     day_reset_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AddressRateLimit(Base):
+    """Requests from one client address on one group of anonymous routes (sign-in, password
+    reset): the current minute and hour windows. No account, so no tenant: the app role
+    reaches it only through ``address_rate_limit_take`` (see kernel/rate_limits)."""
+
+    __tablename__ = "address_rate_limits"
+    __table_args__ = (
+        CheckConstraint("minute_count >= 0 AND hour_count >= 0", name="counts_non_negative"),
+        Index("ix_address_rate_limits_hour_reset_at", "hour_reset_at"),
+    )
+
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+    endpoint: Mapped[str] = mapped_column(Text, primary_key=True)
+    minute_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    minute_reset_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=NOW
+    )
+    hour_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    hour_reset_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=NOW)
+
+
 class IdempotencyKey(Base):
     """A request key seen from one account, with the stored response to replay."""
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, status
 
 from .. import sign_in
+from ..admission import AddressLimited
 from ..dependencies import CurrentActor, Transaction
 from ..models import User
 from ..principal import Actor
@@ -58,7 +59,7 @@ def _me(user: User, actor: Actor) -> MeOut:
     return MeOut(**profile.model_dump(), account_id=actor.account_id, role=actor.role)
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, dependencies=[AddressLimited])
 async def register(
     body: RegisterIn, session: Transaction, policy: Policy, client: Client
 ) -> RegisteredOut:
@@ -75,7 +76,9 @@ async def register(
     )
 
 
-@router.post("/auth/verify-email", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/verify-email", status_code=status.HTTP_204_NO_CONTENT, dependencies=[AddressLimited]
+)
 async def verify_email(body: VerifyEmailIn, session: Transaction) -> None:
     await sign_in.verify_email(session, token=body.token)
 
@@ -86,7 +89,7 @@ async def resend_verification(actor: CurrentActor, session: Transaction, policy:
     await sign_in.resend_verification(session, actor=actor, policy=policy)
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[AddressLimited])
 async def login(
     body: LoginIn, session: Transaction, policy: Policy, client: Client
 ) -> TokenPairOut:
@@ -98,7 +101,7 @@ async def login(
     return _tokens(signed_in)
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", dependencies=[AddressLimited])
 async def refresh(
     body: RefreshIn, session: Transaction, policy: Policy, client: Client
 ) -> TokenPairOut:
@@ -116,14 +119,20 @@ async def logout(actor: CurrentActor, session: Transaction) -> None:
     await sign_in.logout(session, actor=actor)
 
 
-@router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/auth/password-reset", status_code=status.HTTP_202_ACCEPTED, dependencies=[AddressLimited]
+)
 async def request_password_reset(body: PasswordResetIn, session: Transaction,
                                  policy: Policy) -> None:  # fmt: skip
     """Always 202: the answer never tells whether the address is registered."""
     await sign_in.request_password_reset(session, email=body.email, policy=policy)
 
 
-@router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[AddressLimited],
+)
 async def reset_password(body: PasswordResetConfirmIn, session: Transaction) -> None:
     """Set a new password with the link's token; every session of the person ends."""
     await sign_in.reset_password(session, token=body.token, new_password=body.new_password)

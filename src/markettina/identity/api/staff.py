@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request, status
 from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import staff
+from ..admission import AddressLimited
 from ..dependencies import Transaction
 from ..schemas_staff import (
     StaffAccountDetailOut,
@@ -33,7 +34,10 @@ SearchQuery = Annotated[
 ]
 
 
-@router.post("/login", response_model=StaffSessionOut, summary="Open a staff session")
+@router.post(
+    "/login", response_model=StaffSessionOut, summary="Open a staff session",
+    dependencies=[AddressLimited],
+)  # fmt: skip
 async def login(
     body: StaffLoginIn, session: Transaction, client: RequestClient, request: Request
 ) -> StaffSessionOut:

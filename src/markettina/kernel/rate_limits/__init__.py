@@ -6,14 +6,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..web.problems import problem_response
-from .counter import RateDecision, RateLimiter, RateLimitExceeded, Window, route_group
+from .counter import (
+    RateDecision,
+    RateLimiter,
+    RateLimitExceeded,
+    Window,
+    address_limiter,
+    route_group,
+)
 from .headers import RateLimitHeaders, answer_with
 from .plans import PLAN_LIMITS, PlanLimits
 from .usage import AccountUsage, GroupUsage, WindowUsage, account_usage
 
 __all__ = [
     "PLAN_LIMITS", "AccountUsage", "GroupUsage", "PlanLimits", "RateDecision",
-    "RateLimitExceeded", "RateLimiter", "Window", "WindowUsage", "account_usage", "answer_with",
+    "RateLimitExceeded", "RateLimiter", "Window", "WindowUsage", "account_usage",
+    "address_limiter", "answer_with",
     "install", "route_group",
 ]  # fmt: skip
 

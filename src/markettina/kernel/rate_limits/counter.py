@@ -19,7 +19,9 @@ from ..db.autocommit import AutocommitPool
 from ..errors import RateLimited
 from .plans import PLAN_LIMITS_JSON
 
-_TAKE = "SELECT * FROM rate_limit_take(%s, %s, %s::jsonb, %s)"
+# (subject, group, *limits, requests) -> granted and the windows after the grant
+_ACCOUNT_TAKE = "SELECT * FROM rate_limit_take(%s, %s, %s::jsonb, %s)"
+_ADDRESS_TAKE = "SELECT * FROM address_rate_limit_take(%s, %s, %s, %s, %s)"
 _WINDOWS = ("minute", "hour", "day")
 
 
@@ -69,6 +71,9 @@ class RateDecision:
         ]
 
 
+Subject = uuid.UUID | str  # an account, or a client address
+
+
 class RateLimitExceeded(RateLimited):
     """429 with Retry-After and the RateLimit-* headers of the window that is full."""
 
@@ -109,16 +114,27 @@ def _decisions(group: str, row: tuple[Any, ...], requests: int) -> list[RateDeci
 
 
 class RateLimiter:
-    """The counter of one process (one per API process, beside its autocommit pool)."""
+    """The counter of one process (one per API process, beside its autocommit pool), of
+    accounts' requests (the plan's limits, or the account's own) by default; see
+    ``address_limiter`` for anonymous requests."""
 
-    def __init__(self, pool: AutocommitPool) -> None:
+    def __init__(
+        self,
+        pool: AutocommitPool,
+        *,
+        statement: str = _ACCOUNT_TAKE,
+        limits: tuple[Any, ...] = (PLAN_LIMITS_JSON,),
+    ) -> None:
         self._pool = pool
-        self._waiting: dict[tuple[uuid.UUID, str], list[asyncio.Future[RateDecision]]] = {}
+        self._statement = statement
+        self._limits = limits
+        self._waiting: dict[tuple[Subject, str], list[asyncio.Future[RateDecision]]] = {}
         self._counting: set[asyncio.Task[None]] = set()
 
-    async def take(self, account_id: uuid.UUID, group: str) -> RateDecision:
-        """Count one request, or raise RateLimitExceeded (a refused request is not counted)."""
-        key = (account_id, group)
+    async def take(self, subject: Subject, group: str) -> RateDecision:
+        """Count one request of ``subject`` (an account id, or a client address) on
+        ``group``, or raise RateLimitExceeded (a refused request is not counted)."""
+        key = (subject, group)
         decision: asyncio.Future[RateDecision] = asyncio.get_running_loop().create_future()
         queue = self._waiting.get(key)
         if queue is None:
@@ -133,15 +149,15 @@ class RateLimiter:
             raise RateLimitExceeded(result)
         return result
 
-    async def _count(self, key: tuple[uuid.UUID, str]) -> None:
+    async def _count(self, key: tuple[Subject, str]) -> None:
         """Statement after statement, each for the requests that queued during the last,
         until none is waiting."""
-        account_id, group = key
+        subject, group = key
         while batch := self._waiting[key]:
             self._waiting[key] = []
             try:
                 row = await self._pool.fetch_one(
-                    _TAKE, (account_id, group, PLAN_LIMITS_JSON, len(batch))
+                    self._statement, (subject, group, *self._limits, len(batch))
                 )
             except Exception as exc:  # the database refused: these requests fail with it
                 for waiting in batch:
@@ -156,3 +172,8 @@ class RateLimiter:
                 if not waiting.done():  # a request given up on was still counted
                     waiting.set_result(decision)
         del self._waiting[key]
+
+
+def address_limiter(pool: AutocommitPool, *, per_minute: int, per_hour: int) -> RateLimiter:
+    """Requests of anonymous routes, counted per client address and route group."""
+    return RateLimiter(pool, statement=_ADDRESS_TAKE, limits=(per_minute, per_hour))
