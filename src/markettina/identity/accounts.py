@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from markettina.kernel.events import record
 from markettina.kernel.pagination import Page, decode_time_cursor, page_of
 
+from .events import AccountUpdated, SubAccountCreated
 from .models import Account
 from .principal import Actor
 
@@ -71,6 +73,16 @@ async def update_account(
     if updated is None:
         current = await get_account(session, actor=actor)  # gone: 404; else it moved on
         raise _version_conflict(current.version)
+    await record(
+        session,
+        AccountUpdated(
+            account_id=updated.id, changed=sorted(changes), name=updated.name,
+            updated_by=actor.user_id,
+        ),
+        account_id=updated.id,
+        aggregate_id=updated.id,
+        aggregate_version=updated.version,
+    )  # fmt: skip
     return updated
 
 
@@ -106,6 +118,16 @@ async def create_sub_account(
     await set_tenant(session, account.id)
     await session.execute(_NEW_WALLET, {"account_id": account.id})
     await set_tenant(session, actor.account_id)
+    await record(
+        session,
+        SubAccountCreated(
+            account_id=parent.id, sub_account_id=account.id, name=account.name,
+            slug=account.slug, created_by=actor.user_id,
+        ),
+        account_id=parent.id,
+        aggregate_id=parent.id,
+        aggregate_version=parent.version,
+    )  # fmt: skip
     return account
 
 

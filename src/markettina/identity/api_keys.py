@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import FieldError, Forbidden, NotFound
+from markettina.kernel.events import record
 from markettina.kernel.security import new_api_key
 
+from .events import ApiKeyCreated, ApiKeyRevoked
 from .models import ApiKey
 from .principal import Actor
 
@@ -69,6 +71,15 @@ async def create_api_key(
     session.add(api_key)
     await session.flush()
     await session.refresh(api_key)
+    await record(
+        session,
+        ApiKeyCreated(
+            api_key_id=api_key.id, name=api_key.name, prefix=api_key.prefix,
+            scopes=api_key.scopes, expires_at=api_key.expires_at, created_by=api_key.created_by,
+        ),
+        account_id=actor.account_id,
+        aggregate_id=api_key.id,
+    )  # fmt: skip
     return IssuedApiKey(api_key=api_key, key=issued.key)
 
 
@@ -105,3 +116,12 @@ async def revoke_api_key(*, session: AsyncSession, actor: Actor, key_id: uuid.UU
     if api_key.revoked_at is None:
         api_key.revoked_at = dt.datetime.now(dt.UTC)
         await session.flush()
+        await record(
+            session,
+            ApiKeyRevoked(
+                api_key_id=api_key.id, name=api_key.name, prefix=api_key.prefix,
+                revoked_by=actor.user_id,
+            ),
+            account_id=actor.account_id,
+            aggregate_id=api_key.id,
+        )  # fmt: skip

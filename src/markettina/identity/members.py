@@ -15,10 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import Conflict, Forbidden, NotFound
+from markettina.kernel.events import record
 from markettina.kernel.pagination import Page, decode_time_cursor, page_of
 from markettina.kernel.security import digest, opaque_secret
 
 from .accounts import get_account
+from .events import (
+    InvitationRevoked,
+    MemberInvited,
+    MemberJoined,
+    MemberRemoved,
+    MemberRoleChanged,
+)
 from .mail import queue_email
 from .models import Account, AccountInvitation, AccountMembership, User, UserPermission
 from .principal import Actor
@@ -83,8 +91,16 @@ async def change_role(
             actor.authorize("members:manage_owners")
         if member.role == OWNER:
             _refuse_last_owner(owners, "demote")
-        member.role = role
+        old_role, member.role = member.role, role
         await session.flush()
+        await record(
+            session,
+            MemberRoleChanged(
+                user_id=user_id, old_role=old_role, new_role=role, changed_by=actor.user_id
+            ),
+            account_id=actor.account_id,
+            aggregate_id=user_id,
+        )
     return await _member_view(session, actor=actor, user_id=user_id)
 
 
@@ -106,6 +122,12 @@ async def remove_member(session: AsyncSession, *, actor: Actor, user_id: int) ->
         )
     )
     await session.flush()
+    await record(
+        session,
+        MemberRemoved(user_id=user_id, role=member.role, removed_by=actor.user_id),
+        account_id=actor.account_id,
+        aggregate_id=user_id,
+    )
 
 
 async def _lock_member_and_owners(
@@ -180,6 +202,15 @@ async def invite(
     )
     session.add(invitation)
     await session.flush()
+    await record(
+        session,
+        MemberInvited(
+            invitation_id=invitation.id, email=invitation.email, role=role,
+            invited_by=actor.user_id, expires_at=invitation.expires_at,
+        ),
+        account_id=account.id,
+        aggregate_id=invitation.id,
+    )  # fmt: skip
     await queue_email(
         session,
         to=email,
@@ -279,6 +310,15 @@ async def revoke_invitation(
         actor.authorize("members:manage_owners")
     invitation.revoked_at = dt.datetime.now(dt.UTC)
     await session.flush()
+    await record(
+        session,
+        InvitationRevoked(
+            invitation_id=invitation.id, email=invitation.email, role=invitation.role,
+            revoked_by=actor.user_id,
+        ),
+        account_id=actor.account_id,
+        aggregate_id=invitation.id,
+    )  # fmt: skip
 
 
 async def accept_invitation(
@@ -333,6 +373,16 @@ async def accept_invitation(
     invitation.accepted_at = now
     invitation.accepted_by = actor.user_id
     await session.flush()
+    # still the inviting account's tenant: the event is that account's
+    await record(
+        session,
+        MemberJoined(
+            user_id=actor.user_id, role=invitation.role, invitation_id=invitation.id,
+            invited_by=invitation.invited_by,
+        ),
+        account_id=account_id,
+        aggregate_id=actor.user_id,
+    )  # fmt: skip
     await set_tenant(session, actor.account_id)
     return membership
 

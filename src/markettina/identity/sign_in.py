@@ -34,6 +34,7 @@ from markettina.kernel.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from markettina.kernel.events import record
 from markettina.kernel.logs import get_logger
 from markettina.kernel.security import (
     digest,
@@ -45,6 +46,7 @@ from markettina.kernel.security import (
 )
 from markettina.settings import Settings
 
+from .events import AccountCreated
 from .links import RESET_PASSWORD, VERIFY_EMAIL, new_link, redeem_link, send_verification
 from .mail import queue_email
 from .models import Account, AccountMembership, RefreshToken, User, UserToken
@@ -165,6 +167,16 @@ async def register(
         text("INSERT INTO token_wallets (account_id, user_id) VALUES (:account_id, :user_id)"),
         {"account_id": account.id, "user_id": user.id},
     )
+    await record(
+        session,
+        AccountCreated(
+            account_id=account.id, user_id=user.id, name=account.name, slug=account.slug,
+            plan_tier=account.plan_tier,
+        ),
+        account_id=account.id,
+        aggregate_id=account.id,
+        aggregate_version=account.version,
+    )  # fmt: skip
     if referral_code is not None:
         await register_referral(
             session, code=referral_code, referred_account_id=account.id, referred_user_id=user.id

@@ -23,11 +23,13 @@ from sqlalchemy.orm import aliased
 
 from markettina.kernel.db.keyset import newest_first
 from markettina.kernel.errors import FieldError, MarkettinaError, NotFound, ValidationFailed
+from markettina.kernel.events import record
 from markettina.kernel.logs import get_logger
 from markettina.kernel.pagination import Page, page_of
 from markettina.kernel.security import SecretBox, TokenError, issue_token, read_token
 
 from . import social_ports
+from .events import SocialAccountConnected, SocialAccountDisconnected
 from .models import SocialAccount, SocialAccountHealth
 from .principal import Actor
 from .social_ports import GrantRejected, PlatformError, PlatformProfile, TokenSet
@@ -176,6 +178,17 @@ async def complete_connect(
     health = await record_health(
         session, account, status="healthy", failures=0, message=None, now=now,
         next_check=next_check(account.token_expires_at, now),
+    )  # fmt: skip
+    await record(
+        session,
+        SocialAccountConnected(
+            social_account_id=account.id, platform=account.platform,
+            platform_user_id=account.platform_user_id, handle=account.handle,
+            is_primary=account.is_primary, connected_by=actor.user_id,
+        ),
+        account_id=actor.account_id,
+        aggregate_id=account.id,
+        aggregate_version=account.version,
     )  # fmt: skip
     log.info("social_account_connected", social_account_id=str(account.id))
     return ConnectedAccount(account, health)
@@ -383,9 +396,20 @@ async def disconnect(*, session: AsyncSession, actor: Actor, social_account_id: 
     target.is_active = False
     await session.flush()
     remaining = sorted((a for a in siblings if a is not target), key=lambda a: (a.created_at, a.id))
-    if was_primary and remaining:
-        remaining[0].is_primary = True
+    new_primary = remaining[0] if was_primary and remaining else None
+    if new_primary is not None:
+        new_primary.is_primary = True
         await session.flush()
+    await record(
+        session,
+        SocialAccountDisconnected(
+            social_account_id=target.id, platform=target.platform,
+            new_primary_id=new_primary.id if new_primary is not None else None,
+            disconnected_by=actor.user_id,
+        ),
+        account_id=actor.account_id,
+        aggregate_id=target.id,
+    )  # fmt: skip
     log.info("social_account_disconnected", social_account_id=str(target.id))
 
 

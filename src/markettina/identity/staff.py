@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.db.unit_of_work import side_transaction
 from markettina.kernel.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
+from markettina.kernel.events import Event, record
 from markettina.kernel.logs import get_logger
 from markettina.kernel.pagination import Page, decode_time_cursor, page_of
 from markettina.kernel.security import (
@@ -36,6 +37,7 @@ from markettina.kernel.security import (
     verify_totp,
 )
 
+from .events import AccountReinstated, AccountSuspended
 from .models import Account, AccountMembership, AdminAuditLog, AdminSession, AdminUser
 from .sign_in import Client, LoginLocked
 from .staff_auth import STAFF_SESSION_TTL, Staff
@@ -242,6 +244,11 @@ async def suspend_account(
 ) -> Account:
     """From now on the account's tokens and API keys are refused (the pipeline checks)."""
     account = await _change_suspension(session, account_id=account_id, suspend=True)
+    assert account.suspended_at is not None
+    await _publish(
+        session, account,
+        AccountSuspended(account_id=account_id, suspended_at=account.suspended_at),
+    )  # fmt: skip
     await _audit(session, staff=staff, action=ACCOUNT_SUSPEND, account_id=account_id,
                  details={"reason": reason})  # fmt: skip
     log.info("account_suspended", account_id=str(account_id), admin_user_id=staff.admin_user_id)
@@ -252,6 +259,7 @@ async def unsuspend_account(
     session: AsyncSession, *, staff: Staff, account_id: uuid.UUID
 ) -> Account:
     account = await _change_suspension(session, account_id=account_id, suspend=False)
+    await _publish(session, account, AccountReinstated(account_id=account_id))
     await _audit(session, staff=staff, action=ACCOUNT_UNSUSPEND, account_id=account_id)
     log.info("account_unsuspended", account_id=str(account_id), admin_user_id=staff.admin_user_id)
     return account
@@ -435,6 +443,16 @@ async def _change_suspension(
     if suspend:
         raise Conflict("the account is already suspended", code="account_already_suspended")
     raise Conflict("the account is not suspended", code="account_not_suspended")
+
+
+async def _publish(session: AsyncSession, account: Account, event: Event) -> None:
+    # the event is a tenant row of the account: record it as that tenant, then leave none set
+    await set_tenant(session, account.id)
+    await record(
+        session, event, account_id=account.id, aggregate_id=account.id,
+        aggregate_version=account.version,
+    )  # fmt: skip
+    await set_tenant(session, None)
 
 
 async def _audit(
