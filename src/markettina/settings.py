@@ -38,6 +38,7 @@ class OAuthPlatformSettings(BaseModel):
     scope_separator: str = " "
     client_auth: Literal["body", "basic"] = "body"
     profile_fields: dict[str, str] = Field(default_factory=dict)  # e.g. {"platform_user_id": "sub"}
+    revocation_url: str | None = None  # RFC 7009: tokens are revoked there on disconnect
 
 
 class Settings(BaseSettings):

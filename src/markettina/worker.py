@@ -25,6 +25,7 @@ TASK_MODULES: tuple[str, ...] = (
     "markettina.analytics.tasks",
     "markettina.identity.tasks",
     "markettina.identity.social_tasks",
+    "markettina.identity.social_revocation",
     "markettina.billing.tasks",
 )
 

@@ -662,6 +662,7 @@ class OAuthPlatformSettings(BaseModel):
         default_factory=dict,
         description="ProfileFields overrides, e.g. {'platform_user_id': 'sub'}",
     )
+    revocation_url: str | None = None
 
 
 class ProposedSettings(Settings):

@@ -52,6 +52,8 @@ class FakePlatform:
     failing_refreshes: int = 0  # the next N refresh requests answer 503
     refresh_revoked: bool = False  # refresh requests answer invalid_grant
     refresh_requests: int = 0
+    failing_revocations: int = 0  # the next N revocation requests answer 503
+    revoked: list[tuple[str, str]] = field(default_factory=list)  # (hint, token)
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     access_tokens: dict[str, str] = field(default_factory=dict)  # token -> user id
     refresh_tokens: dict[str, str] = field(default_factory=dict)
@@ -62,13 +64,15 @@ class FakePlatform:
     def reset(self) -> None:
         self.user = FakeUser("1001", "Ada Lovelace", "ada")
         self.expires_in, self.failing_refreshes, self.refresh_revoked = 3600, 0, False
-        self.refresh_requests = 0
+        self.refresh_requests, self.failing_revocations = 0, 0
+        self.revoked.clear()
 
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/oauth/authorize", self.authorize),
                 Route("/oauth/token", self.token, methods=["POST"]),
+                Route("/oauth/revoke", self.revoke, methods=["POST"]),
                 Route("/api/me", self.me),
             ]
         )
@@ -136,6 +140,21 @@ class FakePlatform:
             self.issued.append(body)
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
+    async def revoke(self, request: Request) -> Response:
+        """RFC 7009: the token is forgotten; an unknown one is answered 200 all the same."""
+        form = dict(parse_qsl((await request.body()).decode()))
+        if not self._client_authenticated(request, form):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        with self.lock:
+            if self.failing_revocations > 0:
+                self.failing_revocations -= 1
+                return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
+            token = form.get("token", "")
+            self.revoked.append((form.get("token_type_hint", ""), token))
+            self.access_tokens.pop(token, None)
+            self.refresh_tokens.pop(token, None)
+        return Response(status_code=200)
+
     async def me(self, request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         user_id = self.access_tokens.get(token)
@@ -164,6 +183,7 @@ class FakeServer:
             "authorize_url": f"{self.base_url}/oauth/authorize?display=page",
             "token_url": f"{self.base_url}/oauth/token",
             "profile_url": f"{self.base_url}/api/me",
+            "revocation_url": f"{self.base_url}/oauth/revoke",
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
             "scopes": ("profile", "publish"),

@@ -33,6 +33,7 @@ from .events import SocialAccountConnected, SocialAccountDisconnected
 from .models import SocialAccount, SocialAccountHealth
 from .principal import Actor
 from .social_ports import GrantRejected, PlatformError, PlatformProfile, TokenSet
+from .social_revocation import revoke_after_commit
 
 log = get_logger(__name__)
 
@@ -383,10 +384,11 @@ async def set_primary(
 
 
 async def disconnect(*, session: AsyncSession, actor: Actor, social_account_id: uuid.UUID) -> None:
-    """Soft delete: tokens wiped at once. A disconnected primary hands over to the oldest
-    remaining account of the platform."""
+    """Soft delete: tokens wiped at once, and revoked at the platform after the commit. A
+    disconnected primary hands over to the oldest remaining account of the platform."""
     target, siblings = await _lock_platform(session, actor, social_account_id)
     was_primary = target.is_primary
+    await revoke_after_commit(session, target)  # at the platform too, once this commits
     target.deleted_at = dt.datetime.now(dt.UTC)
     target.deleted_by = actor.user_id
     target.access_token_encrypted = None

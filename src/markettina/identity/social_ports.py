@@ -65,6 +65,11 @@ class OAuthPlatform(Protocol):
 
     async def profile(self, access_token: str) -> PlatformProfile: ...
 
+    async def revoke(self, token: str, *, hint: str) -> bool:
+        """Ask the platform to forget a token (RFC 7009; ``hint``: ``access_token`` or
+        ``refresh_token``). False: the platform offers no revocation."""
+        ...
+
 
 class UnknownPlatform(ValidationFailed):
     code = "unknown_platform"

@@ -18,11 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DRIVER
 from markettina.kernel.jobs import job_queue, maintenance_connection
-from markettina.kernel.secrets_store import resolve_secrets
-from markettina.kernel.security import SecretBox
-from markettina.settings import get_settings
 
 from .social_health import Transactions, check_social_accounts
+from .social_revocation import secret_box
 
 
 @job_queue.periodic(cron="*/30 * * * *", periodic_id="check-social-accounts")
@@ -34,7 +32,7 @@ from .social_health import Transactions, check_social_accounts
 )
 async def check_social_accounts_job(timestamp: int) -> dict[str, int]:
     async with _owner_transactions() as transactions:
-        report = await check_social_accounts(transactions=transactions, box=_secret_box())
+        report = await check_social_accounts(transactions=transactions, box=secret_box())
     return asdict(report)
 
 
@@ -54,14 +52,3 @@ async def _owner_transactions() -> AsyncIterator[Transactions]:
         yield lambda: unit_of_work(sessions, account_id=None)
     finally:
         await engine.dispose()
-
-
-def _secret_box() -> SecretBox:
-    """The same keys the API uses (the configured ones, or the development ones it made)."""
-    settings = get_settings()
-    return resolve_secrets(
-        secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
-        encryption_keys=[k.get_secret_value() for k in settings.encryption_keys],
-        data_dir=settings.data_dir,
-        production=settings.environment == "production",
-    ).box

@@ -43,6 +43,7 @@ class OAuth2Config:
     # "body": client_id/client_secret in the form; "basic": HTTP Basic (RFC 6749 §2.3.1)
     client_auth: ClientAuth = "body"
     profile_fields: ProfileFields = ProfileFields()
+    revocation_url: str | None = None  # RFC 7009; None: the platform has none
     timeout_seconds: float = 10.0
 
     @classmethod
@@ -58,6 +59,7 @@ class OAuth2Config:
             scope_separator=settings.scope_separator,
             client_auth=settings.client_auth,
             profile_fields=ProfileFields(**settings.profile_fields),
+            revocation_url=settings.revocation_url,
         )
 
 
@@ -86,6 +88,8 @@ class OAuth2Settings(Protocol):
     def client_auth(self) -> ClientAuth: ...
     @property
     def profile_fields(self) -> dict[str, str]: ...
+    @property
+    def revocation_url(self) -> str | None: ...
 
 
 class OAuth2Platform:
@@ -147,15 +151,36 @@ class OAuth2Platform:
             profile_image_url=_text(body, fields.profile_image_url),
         )
 
-    async def _token_request(self, form: dict[str, str]) -> TokenSet:
-        auth: httpx.BasicAuth | None = None
+    async def revoke(self, token: str, *, hint: str) -> bool:
+        """RFC 7009 §2: 200 whether or not the token was still valid; 503 is worth a retry."""
+        if self.config.revocation_url is None:
+            return False
+        form, auth = self._authenticated({"token": token, "token_type_hint": hint})
+        response = await self._send(
+            "POST", self.config.revocation_url, data=form, auth=auth,
+            headers={"Accept": "application/json"},
+        )  # fmt: skip
+        if response.status_code == httpx.codes.BAD_REQUEST:
+            error = _token_error(response)
+            if "unsupported_token_type" in str(error):
+                return True  # this platform does not revoke that kind: nothing more to do
+            raise error
+        if not response.is_success:
+            raise PlatformError(f"the revocation endpoint answered {response.status_code}")
+        return True
+
+    def _authenticated(self, form: dict[str, str]) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+        """The client's credentials, in the form or as HTTP Basic (RFC 6749 §2.3.1)."""
         secret = self.config.client_secret
         if self.config.client_auth == "basic" and secret is not None:
-            auth = httpx.BasicAuth(self.config.client_id, secret)
-        else:
-            form = {**form, "client_id": self.config.client_id}
-            if secret is not None:
-                form["client_secret"] = secret
+            return form, httpx.BasicAuth(self.config.client_id, secret)
+        form = {**form, "client_id": self.config.client_id}
+        if secret is not None:
+            form["client_secret"] = secret
+        return form, None
+
+    async def _token_request(self, form: dict[str, str]) -> TokenSet:
+        form, auth = self._authenticated(form)
         response = await self._send(
             "POST",
             self.config.token_url,
