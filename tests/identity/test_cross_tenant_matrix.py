@@ -152,6 +152,7 @@ FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/webhooks/{webhook_id}": _webhook,
     "/v1/webhooks/{webhook_id}/deliveries": _webhook,
     "/v1/webhooks/{webhook_id}/test": _webhook,
+    "/v1/webhooks/{webhook_id}/rotate-secret": _webhook,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": _webhook_delivery,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": _webhook_delivery,
 }

@@ -1,5 +1,6 @@
 """Webhook endpoints over HTTP: the secret shown once and stored encrypted, validation
-naming the field, optimistic locking, soft delete, the delivery log, redelivery and ping."""
+naming the field, optimistic locking, soft delete, the delivery log, redelivery, ping and
+secret rotation."""
 
 from __future__ import annotations
 
@@ -380,3 +381,75 @@ class TestPingAndLog:
         problem(await client.post(f"{url}/redeliver", headers=owner.headers), 404)
         missing = f"/v1/webhooks/{first['id']}/deliveries/{uuid.uuid4()}"
         problem(await client.get(missing, headers=owner.headers), 404, "delivery_not_found")
+
+
+class TestRotateSecret:
+    async def test_the_new_secret_is_shown_once_and_signs_every_later_attempt(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member,
+        receiver: WebhookReceiver,
+    ) -> None:  # fmt: skip
+        hook = await created(client, owner, url=receiver.url())
+        before = await client.post(f"/v1/webhooks/{hook['id']}/test", headers=owner.headers)
+        response = await client.post(
+            f"/v1/webhooks/{hook['id']}/rotate-secret",
+            headers={**owner.headers, "If-Match": '"1"'},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == SHOWN | {"secret"}
+        assert body["secret"].startswith("whsec_") and body["secret"] != hook["secret"]
+        assert body["version"] == 2 and response.headers["ETag"] == '"2"'
+        [(stored,)] = sql(db, "SELECT secret_encrypted FROM webhooks WHERE id = %s", hook["id"])
+        assert body["secret"] not in stored
+        assert SecretBox([TEST_ENCRYPTION_KEY]).decrypt(stored) == body["secret"]
+        read = await client.get(f"/v1/webhooks/{hook['id']}", headers=owner.headers)
+        assert body["secret"] not in read.text and read.json()["version"] == 2
+
+        after = await client.post(f"/v1/webhooks/{hook['id']}/test", headers=owner.headers)
+        await run_queued_deliveries(db)
+        received = {json.loads(got.body)["id"]: got for got in receiver.received}
+        # queued before the rotation or after, an attempt made now carries the new secret
+        assert set(received) == {before.json()["event_id"], after.json()["event_id"]}
+        for got in received.values():
+            assert got.signature_valid(body["secret"])
+            assert not got.signature_valid(hook["secret"])
+
+    async def test_a_stale_if_match_is_a_conflict_and_keeps_the_secret(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        hook = await created(client, owner)
+        url = f"/v1/webhooks/{hook['id']}"
+        await client.patch(url, json={"name": "Renamed", "version": 1}, headers=owner.headers)
+        stale = await client.post(
+            f"{url}/rotate-secret", headers={**owner.headers, "If-Match": '"1"'}
+        )
+        assert "now at version 2" in problem(stale, 409, "version_conflict")["detail"]
+        [(stored,)] = sql(db, "SELECT secret_encrypted FROM webhooks WHERE id = %s", hook["id"])
+        assert SecretBox([TEST_ENCRYPTION_KEY]).decrypt(stored) == hook["secret"]
+        assert (await client.get(url, headers=owner.headers)).json()["version"] == 2
+
+    async def test_without_if_match_it_rotates_and_a_malformed_one_is_named(
+        self, client: httpx.AsyncClient, owner: Member
+    ) -> None:
+        hook = await created(client, owner)
+        url = f"/v1/webhooks/{hook['id']}/rotate-secret"
+        bad = await client.post(url, headers={**owner.headers, "If-Match": "soon"})
+        assert fields(problem(bad, 422)) == ["header.If-Match"]
+        first = (await client.post(url, headers=owner.headers)).json()
+        second = (await client.post(url, headers=owner.headers)).json()
+        assert len({hook["secret"], first["secret"], second["secret"]}) == 3
+        assert (first["version"], second["version"]) == (2, 3)
+
+    async def test_only_managers_of_this_account_rotate_a_live_endpoint(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        hook = await created(client, owner)
+        url = f"/v1/webhooks/{hook['id']}/rotate-secret"
+        viewer = new_member(db, owner.account_id, "viewer")
+        problem(await client.post(url, headers=viewer.headers), 403, "permission_denied")
+        stranger = new_member(db, new_account(db), "owner")
+        problem(await client.post(url, headers=stranger.headers), 404, "webhook_not_found")
+        await client.delete(f"/v1/webhooks/{hook['id']}", headers=owner.headers)
+        problem(await client.post(url, headers=owner.headers), 404, "webhook_not_found")
+        [(stored,)] = sql(db, "SELECT secret_encrypted FROM webhooks WHERE id = %s", hook["id"])
+        assert SecretBox([TEST_ENCRYPTION_KEY]).decrypt(stored) == hook["secret"]

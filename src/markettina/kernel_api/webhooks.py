@@ -1,4 +1,5 @@
-"""Webhooks over HTTP: an account's endpoints, their delivery log, redelivery and a ping."""
+"""Webhooks over HTTP: an account's endpoints, their signing secrets, their delivery log,
+redelivery and a ping."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def _detail(found: webhooks.DeliveryDetail) -> DeliveryDetail:
     )
 
 
+def _with_secret(made: webhooks.WebhookWithSecret) -> WebhookCreated:
+    out = WebhookOut.model_validate(made.webhook)
+    return WebhookCreated(**out.model_dump(), secret=made.secret)
+
+
 def _if_match_version(if_match: str | None, body_version: int | None) -> int | None:
     """The version the client read, from If-Match or the body (None: neither was sent)."""
     if if_match is None:
@@ -78,8 +84,7 @@ async def create_webhook(
         session, account_id=actor.account_id, created_by=actor.user_id, fields=body,
         box=request.app.state.secrets.box, rules=_rules(request),
     )  # fmt: skip
-    out = WebhookOut.model_validate(created.webhook)
-    return WebhookCreated(**out.model_dump(), secret=created.secret)
+    return _with_secret(created)
 
 
 @router.get("", response_model=Page[WebhookOut], summary="The account's endpoints, newest first")
@@ -129,6 +134,27 @@ async def update_webhook(
     )  # fmt: skip
     response.headers["ETag"] = f'"{webhook.version}"'
     return WebhookOut.model_validate(webhook)
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    response_model=WebhookCreated,
+    summary="Replace the signing secret at once (the new one is in this response only)",
+)
+async def rotate_secret(
+    webhook_id: uuid.UUID,
+    actor: WebhooksManage,
+    session: Transaction,
+    request: Request,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> WebhookCreated:
+    rotated = await webhooks.rotate_secret(
+        session, account_id=actor.account_id, webhook_id=webhook_id,
+        expected_version=_if_match_version(if_match, None), box=request.app.state.secrets.box,
+    )  # fmt: skip
+    response.headers["ETag"] = f'"{rotated.webhook.version}"'
+    return _with_secret(rotated)
 
 
 @router.delete(

@@ -1,5 +1,6 @@
 """Webhook endpoints of an account: created with a signing secret shown once (stored
-encrypted), listed, read, changed under optimistic locking, soft-deleted."""
+encrypted), listed, read, changed under optimistic locking, given a new secret,
+soft-deleted."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ class UrlRules:
 
 
 @dataclass(frozen=True)
-class CreatedWebhook:
+class WebhookWithSecret:
+    """An endpoint and the signing secret just made for it (at creation or rotation)."""
+
     webhook: Webhook
     secret: str  # returned once, stored only encrypted
 
@@ -67,7 +70,7 @@ async def create_webhook(
     fields: WebhookCreate,
     box: SecretBox,
     rules: UrlRules,
-) -> CreatedWebhook:
+) -> WebhookWithSecret:
     await check_url(fields.url, rules)
     secret = new_signing_secret()
     webhook = Webhook(
@@ -84,7 +87,7 @@ async def create_webhook(
     session.add(webhook)
     await session.flush()
     await session.refresh(webhook)
-    return CreatedWebhook(webhook=webhook, secret=secret)
+    return WebhookWithSecret(webhook=webhook, secret=secret)
 
 
 async def list_webhooks(
@@ -154,6 +157,33 @@ async def update_webhook(
     if updated is None:
         raise _version_conflict(current.version)
     return updated
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    webhook_id: uuid.UUID,
+    expected_version: int | None,
+    box: SecretBox,
+) -> WebhookWithSecret:
+    """Replace the signing secret (if the endpoint is still at ``expected_version``, when
+    given). The old one stops at once: every attempt claimed after this commits is signed
+    with the new one, as the table keeps a single secret per endpoint."""
+    current = await get_webhook(session, account_id=account_id, webhook_id=webhook_id, lock=True)
+    if expected_version is not None and current.version != expected_version:
+        raise _version_conflict(current.version)
+    secret = new_signing_secret()
+    rotated = (
+        await session.execute(
+            update(Webhook)
+            .where(Webhook.account_id == account_id, Webhook.id == webhook_id)
+            .values(secret_encrypted=box.encrypt(secret))
+            .returning(Webhook)
+            .execution_options(populate_existing=True, synchronize_session=False)
+        )
+    ).scalar_one()
+    return WebhookWithSecret(webhook=rotated, secret=secret)
 
 
 async def delete_webhook(

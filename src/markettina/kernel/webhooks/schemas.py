@@ -133,7 +133,7 @@ class _Out(BaseModel):
 
 
 class WebhookOut(_Out):
-    """An endpoint; its signing secret is never shown again after creation."""
+    """An endpoint; its signing secret is shown only when it is made (creation, rotation)."""
 
     id: uuid.UUID
     name: str
@@ -156,7 +156,7 @@ class WebhookOut(_Out):
 
 
 class WebhookCreated(WebhookOut):
-    """The only response that carries the signing secret: store it now."""
+    """The only responses that carry the signing secret (creation, rotation): store it now."""
 
     secret: str
 
