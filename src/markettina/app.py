@@ -13,6 +13,7 @@ from . import __version__, kernel_api
 from .billing import api as billing_api
 from .bindings import bind_configured_platforms, bind_payments
 from .identity import api as identity_api
+from .identity.public import admits
 from .identity.read_lane import ReadLane
 from .kernel import idempotency, rate_limits
 from .kernel.db import migrations, server
@@ -100,6 +101,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
     app.include_router(identity_api.router)
     app.include_router(billing_api.router)
     app.include_router(kernel_api.router)
+    idempotency.declare_header(app, claimed_by=admits)  # identity's pipeline claims keys
     return app
 
 

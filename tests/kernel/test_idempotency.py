@@ -1,6 +1,7 @@
 """Idempotency-Key on unsafe requests: a replay answers with the stored status and body
 and changes nothing; the key with another request is 422; a duplicate while the first is
-in flight is 409; keys expire after 24 hours; a request that failed stores nothing."""
+in flight is 409; keys expire after 24 hours; a request that failed stores nothing; the
+OpenAPI document declares the header exactly on the operations that claim it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from tests.support.checks import fields, problem, sql
 from tests.support.identity import Member, new_account, new_member
 
 BODY = {"name": "CI", "scopes": ["content:read"]}
+DECLARED = {"$ref": "#/components/parameters/IdempotencyKey"}
+UNSAFE = ("post", "put", "patch", "delete")
 
 
 @pytest.fixture
@@ -233,3 +236,54 @@ class TestExpiry:
         assert api_key_count(db, owner.account_id) == 2
         third = await create_key(client, owner, "key-10")
         assert third.content == second.content
+
+
+def declared_operations(spec: dict[str, Any]) -> set[str]:
+    return {
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if DECLARED in operation.get("parameters", [])
+    }
+
+
+class TestOpenAPI:
+    async def test_the_header_is_declared_on_the_operations_that_claim_it(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        spec = (await client.get("/openapi.json")).json()
+        declared = declared_operations(spec)
+        assert {"POST /v1/api-keys", "DELETE /v1/api-keys/{key_id}", "PATCH /v1/account",
+                "PUT /v1/billing/details"} <= declared  # fmt: skip
+        assert all(operation.split()[0].lower() in UNSAFE for operation in declared)
+        for ignored in ("GET /v1/api-keys", "POST /v1/auth/login", "POST /v1/auth/register",
+                        "POST /v1/billing/stripe/webhook", "POST /v1/staff/login"):  # fmt: skip
+            assert ignored not in declared
+        parameter = spec["components"]["parameters"]["IdempotencyKey"]
+        assert (parameter["name"], parameter["in"], parameter["required"]) == (
+            "Idempotency-Key", "header", False,
+        )  # fmt: skip
+        assert parameter["schema"]["maxLength"] == 255
+        for stated in ("1 to 255", "24 hours", "Idempotent-Replayed", "idempotency_key_in_flight",
+                       "idempotency_key_reused", "idempotency_key_invalid"):  # fmt: skip
+            assert stated in parameter["description"]
+        for document in (spec, (await client.get("/openapi.json")).json()):  # declared once
+            assert document["paths"]["/v1/api-keys"]["post"]["parameters"].count(DECLARED) == 1
+
+    async def test_a_malformed_key_is_refused_exactly_where_it_is_declared(
+        self, client: httpx.AsyncClient, owner: Member
+    ) -> None:
+        spec = (await client.get("/openapi.json")).json()
+        headers = {**owner.headers, "Idempotency-Key": "x" * 300}
+        refused = set()
+        for path, operations in spec["paths"].items():
+            for method in set(operations) & set(UNSAFE):
+                url = path.replace("{", "").replace("}", "")  # any id: the claim comes first
+                response = await client.request(method.upper(), url, headers=headers)
+                assert response.status_code < 500, (method, path, response.text)
+                if (
+                    response.status_code == 422
+                    and response.json()["code"] == "idempotency_key_invalid"
+                ):
+                    refused.add(f"{method.upper()} {path}")
+        assert refused == declared_operations(spec)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .admission import admit
@@ -42,6 +43,18 @@ async def _actor(
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]
+
+
+def admits(dependant: Dependant) -> bool:
+    """Whether a route with these dependencies admits its requests here (rate limit,
+    Idempotency-Key claim): it resolves an actor, directly or through ``require``."""
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        if current.call is _actor:
+            return True
+        pending.extend(current.dependencies)
+    return False
 
 
 def require(permission: str) -> Any:

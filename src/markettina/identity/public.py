@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .dependencies import CurrentActor, Transaction, require
+from .dependencies import CurrentActor, Transaction, admits, require
 from .permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Resource
 from .principal import Actor, Principal
 from .staff import record_staff_action
@@ -10,5 +10,5 @@ from .staff_auth import Staff, StaffMember
 
 __all__ = [
     "ALL_PERMISSIONS", "ROLE_PERMISSIONS", "Actor", "CurrentActor", "Principal", "Resource",
-    "Staff", "StaffMember", "Transaction", "record_staff_action", "require",
+    "Staff", "StaffMember", "Transaction", "admits", "record_staff_action", "require",
 ]  # fmt: skip

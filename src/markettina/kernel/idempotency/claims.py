@@ -24,6 +24,7 @@ from ..errors import Conflict, FieldError, ValidationFailed
 
 HEADER = "Idempotency-Key"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_KEY_LENGTH = 255
 _STATE_KEY = "idempotency"
 _FIELD = f"header.{HEADER}"
 
@@ -65,10 +66,11 @@ def attach(scope: Scope, raw: str) -> PendingKey:
 
 
 def _valid_key(raw: str) -> str:
-    if not 1 <= len(raw) <= 255 or not all(" " <= ch <= "~" for ch in raw):
+    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not all(" " <= ch <= "~" for ch in raw):
+        rule = f"1 to {MAX_KEY_LENGTH} printable ASCII characters"
         raise ValidationFailed(
-            f"{HEADER} must be 1 to 255 printable ASCII characters",
-            errors=[FieldError(_FIELD, "1 to 255 printable ASCII characters", "invalid_key")],
+            f"{HEADER} must be {rule}",
+            errors=[FieldError(_FIELD, rule, "invalid_key")],
             code="idempotency_key_invalid",
         )
     return raw
