@@ -107,7 +107,7 @@ def run_pgbench(
         script.write(
             "BEGIN;\n"
             f"SELECT set_config('app.current_account_id', '{account}', true);\n"
-            f"{' '.join(statement.split())}\nCOMMIT;\n"
+            f"{' '.join(statement.split()).rstrip(';')};\nCOMMIT;\n"
         )
     out = subprocess.run(
         [pgbench, "-n", "-M", "prepared", "-c", str(connections), "-j", "2",

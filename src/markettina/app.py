@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import psycopg_pool
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
@@ -19,6 +18,7 @@ from .kernel import idempotency, rate_limits
 from .kernel.db import migrations, server
 from .kernel.db.autocommit import AutocommitPool
 from .kernel.db.engine import open_database
+from .kernel.db.lane_pool import LanePool
 from .kernel.db.urls import DatabaseURLs, as_libpq_url
 from .kernel.feature_flags import FlagChangeListener
 from .kernel.logs import configure_logging, get_logger
@@ -67,11 +67,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
             per_hour=settings.address_limit_per_hour,
         )
         # the read lane's transactions: psycopg straight, no ORM session
-        app.state.read_pool = psycopg_pool.AsyncConnectionPool(
-            as_libpq_url(database_urls.app), min_size=1, max_size=settings.pool_size,
-            open=False, name="read-lane",
-        )  # fmt: skip
-        await app.state.read_pool.open()
+        app.state.read_pool = LanePool(as_libpq_url(database_urls.app), max_size=settings.pool_size)
         log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
         try:
             yield

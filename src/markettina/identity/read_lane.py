@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from markettina.kernel.db.keyset import NewestFirst
@@ -159,7 +158,7 @@ class ReadLane:
                 acting = account_from_header(request.account_header)
         except MarkettinaError:
             return None
-        pool: AsyncConnectionPool = state.read_pool
+        pool = state.read_pool
         async with pool.connection() as connection:
             try:
                 context, context_params = user_context(principal, acting)
