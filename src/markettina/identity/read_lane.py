@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import MarkettinaError
 from markettina.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_time_cursor
-from markettina.kernel.rate_limits import RateLimitExceeded, answer_with, route_group
+from markettina.kernel.rate_limits import answer_with, route_group
 
 from .principal import (
     Actor,
@@ -158,8 +158,8 @@ class ReadLane:
                 acting = account_from_header(request.account_header)
         except MarkettinaError:
             return None
-        pool = state.read_pool
-        async with pool.connection() as connection:
+        # a transaction left open (a refusal, an error) is rolled back by the pool
+        async with state.read_pool.connection() as connection:
             try:
                 context, context_params = user_context(principal, acting)
                 async with connection.pipeline():  # BEGIN and the look-up: one round trip
@@ -168,21 +168,13 @@ class ReadLane:
                 actor.authorize(read.permission)
                 group = route_group(scope["path"])
                 decision = await state.rate_limiter.take(actor.account_id, group)
-            except (MarkettinaError, RateLimitExceeded):
-                await connection.rollback()
+            except MarkettinaError:  # refused, or the rate limit is full: the router answers
                 return None
-            except BaseException:
-                await connection.rollback()
-                raise
-            try:
-                query, params = read.page.page_query(
-                    limit=request.limit, cursor=request.cursor, **read.params(actor)
-                )
-                # the page, then COMMIT (pipelining the two measured no better)
-                body = read.page.render(await query.one(connection, **params))
-                await connection.commit()
-            except BaseException:
-                await connection.rollback()
-                raise
+            query, params = read.page.page_query(
+                limit=request.limit, cursor=request.cursor, **read.params(actor)
+            )
+            # the page, then COMMIT (pipelining the two measured no better)
+            body = read.page.render(await query.one(connection, **params))
+            await connection.commit()
         answer_with(scope, decision)
         return body
