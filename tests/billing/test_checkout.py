@@ -91,6 +91,25 @@ class TestStartCheckout:
         assert fields(body) == ["body.promo_code"]
         assert len(fake_stripe.requests) == before  # Stripe was never asked
 
+    @pytest.mark.parametrize(("discount_type", "value"), [("percent", 100), ("fixed_amount", 4880)])
+    async def test_a_discount_leaving_less_than_a_card_charge_is_refused(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, fake_stripe: FakeStripe, owner: Member,
+        discount_type: str, value: int,
+    ) -> None:  # fmt: skip
+        package = new_package(db, price_cents=4900)
+        code = new_promo(db, discount_type=discount_type, value=value)
+        before = len(fake_stripe.requests)
+        body = problem(await start_checkout(client, owner, package, code), 422,
+                       "amount_below_minimum")  # fmt: skip
+        assert fields(body) == ["body.promo_code"]
+        assert body["minimum_cents"] == 50 and body["amount_cents"] == 4900 - min(
+            4900, value if discount_type == "fixed_amount" else 4900
+        )
+        assert len(fake_stripe.requests) == before  # Stripe was never asked
+        just_enough = new_promo(db, discount_type="fixed_amount", value=4850)
+        response = await start_checkout(client, owner, package, just_enough)
+        assert response.status_code == 200, response.text
+
     async def test_an_inactive_or_unknown_package_is_not_found(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:

@@ -23,6 +23,28 @@ class CheckoutUrls:
     cancel: str
 
 
+# Stripe's smallest charge per currency, in its smallest unit (the default for the rest)
+MINIMUM_CHARGE = {"eur": 50, "usd": 50, "chf": 50, "gbp": 30, "jpy": 50}
+DEFAULT_MINIMUM_CHARGE = 50
+
+
+class AmountBelowMinimum(ValidationFailed):
+    """A discount that leaves less to pay than a card can be charged: refused before
+    Stripe is asked (which would refuse the session)."""
+
+    code = "amount_below_minimum"
+
+    def __init__(self, *, amount_cents: int, minimum_cents: int, currency: str) -> None:
+        message = (
+            f"with this code {amount_cents} {currency.upper()} cents would be left to pay; "
+            f"a card payment is at least {minimum_cents}"
+        )
+        super().__init__(
+            message, errors=[FieldError("body.promo_code", message, "amount_below_minimum")]
+        )
+        self.extensions = {"amount_cents": amount_cents, "minimum_cents": minimum_cents}
+
+
 class PromoCodeNotApplicable(ValidationFailed):
     code = "promo_code_not_applicable"
 
@@ -58,11 +80,17 @@ async def start_checkout(
         if not decision.applies:
             raise PromoCodeNotApplicable(decision)
     discount = decision.discount_cents if decision else 0
+    to_pay = package.price_cents - discount
+    minimum = MINIMUM_CHARGE.get(package.currency.lower(), DEFAULT_MINIMUM_CHARGE)
+    if discount and to_pay < minimum:
+        raise AmountBelowMinimum(
+            amount_cents=to_pay, minimum_cents=minimum, currency=package.currency
+        )
     if discount == 0 and package.stripe_price_id:
         line = CheckoutLine(quantity=1, price_id=package.stripe_price_id)
     else:
         line = CheckoutLine(
-            quantity=1, unit_amount_cents=package.price_cents - discount,
+            quantity=1, unit_amount_cents=to_pay,
             currency=package.currency, name=f"{package.name} ({package.tokens} tokens)",
         )  # fmt: skip
     metadata = {"account_id": str(account_id), "package_id": str(package.id)}
