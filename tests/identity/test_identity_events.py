@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,8 +13,7 @@ import pytest
 
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.support.checks import acting, problem, sql
-from tests.support.fake_platform import FakePlatform, FakeServer, FakeUser, bound, connected
-from tests.support.fake_platform import serving as serving_fake_platform
+from tests.support.fake_platform import FakePlatform, FakeUser, connected
 from tests.support.identity import Member, new_account, new_key, new_member
 from tests.support.staff import new_staff_session
 
@@ -326,18 +324,6 @@ class TestApiKeyEvents:
 
 
 # --- social accounts ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeServer]:
-    with serving_fake_platform() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeServer) -> Iterator[FakePlatform]:
-    with bound(fake_server) as platform:
-        yield platform
 
 
 class TestSocialAccountEvents:

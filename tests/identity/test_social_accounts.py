@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
@@ -42,28 +42,14 @@ from tests.support.fake_platform import (
     FakePlatform,
     FakeServer,
     FakeUser,
-    bound,
     connected,
     consent,
     s256,
-    serving,
     start,
 )
 from tests.support.identity import TEST_SECRET_KEY, Member, new_account, new_member
 
 SUITE_BOX = SecretBox([TEST_ENCRYPTION_KEY])
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeServer]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeServer) -> Iterator[FakePlatform]:
-    with bound(fake_server) as platform:
-        yield platform
 
 
 # --- the API over one database for the module -------------------------------------------------

@@ -5,7 +5,6 @@ worker revokes the refresh token, then the access token, against the fake OAuth 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,22 +17,10 @@ from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import SecretBox
 from tests.support.api import TEST_ENCRYPTION_KEY
 from tests.support.checks import sql
-from tests.support.fake_platform import FakePlatform, FakeServer, bound, connected, serving
+from tests.support.fake_platform import FakePlatform, FakeServer, connected
 from tests.support.identity import Member, new_account, new_member
 
 BOX = SecretBox([TEST_ENCRYPTION_KEY])
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeServer]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeServer) -> Iterator[FakePlatform]:
-    with bound(fake_server) as platform:
-        yield platform
 
 
 @pytest.fixture
