@@ -22,9 +22,7 @@ def _caller(actor: Actor) -> str:
 async def admit(request: Request, session: AsyncSession, actor: Actor) -> None:
     """One autocommit round trip for the count; one more, in the transaction, with a key."""
     scope = request.scope
-    group = rate_limits.route_group(scope["path"])
-    decision = await request.app.state.rate_limiter.take(actor.account_id, group)
-    rate_limits.answer_with(scope, decision)
+    await rate_limits.count(scope, request.app.state.rate_limiter, actor.account_id)
     pending = idempotency.pending_key(scope)
     if pending is not None:
         await idempotency.claim(
@@ -36,11 +34,7 @@ async def admit_address(request: Request) -> None:
     """Count a request of an anonymous route against its client address (behind a proxy,
     uvicorn's forwarded-address handling decides which address that is)."""
     address = request.client.host if request.client else "unknown"
-    scope = request.scope
-    decision = await request.app.state.address_limiter.take(
-        address, rate_limits.route_group(scope["path"])
-    )
-    rate_limits.answer_with(scope, decision)
+    await rate_limits.count(request.scope, request.app.state.address_limiter, address)
 
 
 # on the routes that take a password, a token from an e-mail, or create a person

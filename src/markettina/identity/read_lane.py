@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import MarkettinaError
 from markettina.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_time_cursor
-from markettina.kernel.rate_limits import answer_with, route_group
+from markettina.kernel.rate_limits import count
 
 from .principal import (
     Actor,
@@ -166,8 +166,7 @@ class ReadLane:
                     looked_up = await context.send(connection, **context_params)
                 actor = user_actor(principal, acting, await looked_up.fetchone())
                 actor.authorize(read.permission)
-                group = route_group(scope["path"])
-                decision = await state.rate_limiter.take(actor.account_id, group)
+                await count(scope, state.rate_limiter, actor.account_id)
             except MarkettinaError:  # refused, or the rate limit is full: the router answers
                 return None
             query, params = read.page.page_query(
@@ -176,5 +175,4 @@ class ReadLane:
             # the page, then COMMIT (pipelining the two measured no better)
             body = read.page.render(await query.one(connection, **params))
             await connection.commit()
-        answer_with(scope, decision)
         return body

@@ -14,14 +14,14 @@ from .counter import (
     address_limiter,
     route_group,
 )
-from .headers import RateLimitHeaders, answer_with
+from .headers import RateLimitHeaders, answer_with, count
 from .plans import PLAN_LIMITS, PlanLimits
 from .usage import AccountUsage, GroupUsage, WindowUsage, account_usage
 
 __all__ = [
     "PLAN_LIMITS", "AccountUsage", "GroupUsage", "PlanLimits", "RateDecision",
     "RateLimitExceeded", "RateLimiter", "Window", "WindowUsage", "account_usage",
-    "address_limiter", "answer_with",
+    "address_limiter", "answer_with", "count",
     "install", "route_group",
 ]  # fmt: skip
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .counter import RateDecision
+from .counter import RateDecision, RateLimiter, Subject, route_group
 
 _STATE_KEY = "rate_limit_headers"
 
@@ -15,6 +15,14 @@ _STATE_KEY = "rate_limit_headers"
 def answer_with(scope: Scope, decision: RateDecision) -> None:
     """Put the decision's headers on the response to this request."""
     scope["state"][_STATE_KEY] = decision.raw_headers()
+
+
+async def count(scope: Scope, limiter: RateLimiter, subject: Subject) -> RateDecision:
+    """Count this request of ``subject`` on its route group (``RateLimitExceeded`` when the
+    limit is full) and put the decision's headers on its response."""
+    decision = await limiter.take(subject, route_group(scope["path"]))
+    answer_with(scope, decision)
+    return decision
 
 
 class RateLimitHeaders:
