@@ -42,11 +42,11 @@ BEGIN
         RAISE EXCEPTION 'address_rate_limit_take counts at least one request, not %', p_requests;
     END IF;
     PERFORM set_config('synchronous_commit', 'off', true);
-    INSERT INTO address_rate_limits AS l (address, endpoint, minute_reset_at, hour_reset_at)
-    VALUES (p_address, p_group, date_trunc('minute', now(), 'UTC') + interval '1 minute',
-            date_trunc('hour', now(), 'UTC') + interval '1 hour')
-    ON CONFLICT (address, endpoint) DO UPDATE SET address = excluded.address
-    RETURNING * INTO r;
+    -- one write per call: the row is created (without counts) only the first time
+    INSERT INTO address_rate_limits (address, endpoint) VALUES (p_address, p_group)
+    ON CONFLICT (address, endpoint) DO NOTHING;
+    SELECT * INTO r FROM address_rate_limits l
+    WHERE l.address = p_address AND l.endpoint = p_group FOR UPDATE;
     IF r.minute_reset_at <= now() THEN
         r.minute_count := 0;
         r.minute_reset_at := date_trunc('minute', now(), 'UTC') + interval '1 minute';
