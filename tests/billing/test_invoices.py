@@ -42,8 +42,13 @@ async def first_invoice(client: httpx.AsyncClient, member: Member) -> dict:
 
 
 def pdf_text(pdf: bytes) -> bytes:
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
-    return b"".join(zlib.decompress(s) for s in streams)
+    # each stream is read by its declared /Length: compressed bytes may end in a CR or
+    # hold "endstream", so searching for the end marker can cut a stream short
+    texts = []
+    for found in re.finditer(rb"/Length (\d+)[^>]*>>\s*stream\r?\n", pdf):
+        start = found.end()
+        texts.append(zlib.decompress(pdf[start : start + int(found.group(1))]))
+    return b"".join(texts)
 
 
 class TestNumbers:
