@@ -539,6 +539,11 @@ def secrets_rotate(
         rotate_social_tokens,
     )
     from .kernel.secrets_store import resolve_secrets
+    from .kernel.webhooks.reencryption import (
+        ReencryptionReport,
+        count_signing_secrets,
+        reencrypt_signing_secrets,
+    )
 
     settings = get_settings()
     keys = [k.get_secret_value() for k in settings.encryption_keys]
@@ -555,23 +560,32 @@ def secrets_rotate(
         TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), console=console
     )
 
-    async def rotate() -> RotationReport:
+    async def rotate() -> tuple[RotationReport, ReencryptionReport]:
         engine = create_async_engine(choice.urls.owner, poolclass=NullPool)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
                 total = await count_social_tokens(session=session)
+                hooks = await count_signing_secrets(session)
                 with progress:
                     bar = progress.add_task("social account tokens", total=total)
-                    return await rotate_social_tokens(
+                    social = await rotate_social_tokens(
                         session=session,
                         box=box,
                         batch_size=batch_size,
                         on_batch=lambda n: progress.advance(bar, n),
                     )
+                    hook_bar = progress.add_task("webhook signing secrets", total=hooks)
+                    signing = await reencrypt_signing_secrets(
+                        session,
+                        box=box,
+                        batch_size=batch_size,
+                        on_batch=lambda n: progress.advance(hook_bar, n),
+                    )
+                    return social, signing
         finally:
             await engine.dispose()
 
-    report = asyncio.run(rotate())
+    report, signing = asyncio.run(rotate())
     if report.unreadable:
         ids = ", ".join(str(social_id) for _, social_id in report.unreadable[:5])
         fail(
@@ -579,7 +593,15 @@ def secrets_rotate(
             f"(left as they were; e.g. {ids}); {report.rotated} re-encrypted",
             EXIT_UNEXPECTED,
         )
+    if signing.unreadable:
+        ids = ", ".join(str(webhook_id) for _, webhook_id in signing.unreadable[:5])
+        fail(
+            f"{len(signing.unreadable)} webhook(s) hold signing secrets no configured key "
+            f"opens (left as they were; e.g. {ids}); {signing.reencrypted} re-encrypted",
+            EXIT_UNEXPECTED,
+        )
     console.print(f"re-encrypted the tokens of {report.rotated} social account(s)")
+    console.print(f"re-encrypted the signing secrets of {signing.reencrypted} webhook(s)")
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ from tests.support.webhooks import attempt_outcomes, run_queued_deliveries, webh
 SHOWN = {
     "id", "name", "description", "url", "events", "is_active", "retry_count",
     "retry_delay_seconds", "total_deliveries", "successful_deliveries", "failed_deliveries",
-    "last_delivery_at", "consecutive_failures", "disabled_at", "disabled_reason", "created_at",
-    "updated_at", "version",
+    "last_delivery_at", "consecutive_failures", "disabled_at", "disabled_reason",
+    "previous_secret_expires_at", "created_at", "updated_at", "version",
 }  # fmt: skip
 
 

@@ -77,7 +77,7 @@ class TestSend:
         payload = {"id": "e1", "type": "lead.created", "data": {"name": "Zoé"}}
         body = request_body(payload)
         headers = request_headers(
-            secret=SECRET, body=body, timestamp=int(time.time()),
+            signing_secrets=(SECRET,), body=body, timestamp=int(time.time()),
             event_id=uuid.UUID(int=7), event_type="lead.created",
             delivery_id=uuid.UUID(int=8),
         )  # fmt: skip
@@ -220,7 +220,16 @@ class TestSigning:
     def test_signature_header_is_timestamp_and_hmac_of_timestamp_dot_body(self) -> None:
         body = b'{"a":1}'
         expected = hmac.new(b"whsec_k", b"1700000000." + body, hashlib.sha256).hexdigest()
-        assert signature_header("whsec_k", body, 1700000000) == f"t=1700000000,v1={expected}"
+        assert signature_header(("whsec_k",), body, 1700000000) == f"t=1700000000,v1={expected}"
+
+    def test_one_v1_per_secret_the_current_one_first(self) -> None:
+        body = b'{"a":1}'
+        current, previous = (
+            hmac.new(key, b"1700000000." + body, hashlib.sha256).hexdigest()
+            for key in (b"whsec_new", b"whsec_old")
+        )
+        header = signature_header(("whsec_new", "whsec_old"), body, 1700000000)
+        assert header == f"t=1700000000,v1={current},v1={previous}"
 
     def test_secrets_are_random_and_prefixed(self) -> None:
         first, second = new_signing_secret(), new_signing_secret()

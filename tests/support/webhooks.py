@@ -3,7 +3,10 @@ running the queued delivery jobs in-process."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +23,7 @@ from markettina.worker import run_worker_async
 from tests.support.api import TEST_ENCRYPTION_KEY, suite_settings
 from tests.support.checks import sql
 from tests.support.identity import TEST_SECRET_KEY
+from tests.support.webhook_receiver import Received
 
 BOX = SecretBox([TEST_ENCRYPTION_KEY])
 SECRET = "whsec_test-endpoint-secret"
@@ -101,3 +105,16 @@ def new_webhook(
         retry_delay_seconds,
     )  # fmt: skip
     return uuid.UUID(str(hook))
+
+
+def v1_signers(received: Received, *secrets: str) -> list[str | None]:
+    """Which of ``secrets`` made each v1 signature of the request, in the header's order
+    (None: none of them), checked with this module's own HMAC code; a stale or missing
+    timestamp signs nothing."""
+    items = [item.split("=", 1) for item in received.headers["markettina-signature"].split(",")]
+    timestamps = [value for name, value in items if name == "t"]
+    assert len(timestamps) == 1 and timestamps[0].isdigit(), received.headers
+    assert abs(time.time() - int(timestamps[0])) < 300
+    message = timestamps[0].encode() + b"." + received.body
+    made = {hmac.new(s.encode(), message, hashlib.sha256).hexdigest(): s for s in secrets}
+    return [made.get(value) for name, value in items if name == "v1"]

@@ -127,6 +127,10 @@ class Webhook(TenantScoped, Audited, SoftDeleted, Versioned, Base):
             name="deliveries_non_negative",
         ),
         CheckConstraint("consecutive_failures >= 0", name="consecutive_failures_non_negative"),
+        CheckConstraint(
+            "(previous_secret_encrypted IS NULL) = (previous_secret_expires_at IS NULL)",
+            name="previous_secret_paired",
+        ),
         Index("ix_webhooks_created_by", "created_by"),
     )
 
@@ -134,6 +138,9 @@ class Webhook(TenantScoped, Audited, SoftDeleted, Versioned, Base):
     description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text)
     secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # the secret before the last rotation: it signs too (a second v1) until it expires
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     events: Mapped[list[str]] = mapped_column(ARRAY(Text))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     retry_count: Mapped[int] = mapped_column(Integer, server_default=text("3"))

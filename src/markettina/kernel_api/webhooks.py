@@ -3,6 +3,7 @@ redelivery and a ping."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from markettina.kernel.webhooks.schemas import (
     DeliveryDetail,
     DeliveryOut,
     DeliveryStatus,
+    SecretRotation,
     WebhookCreate,
     WebhookCreated,
     WebhookOut,
@@ -139,7 +141,8 @@ async def update_webhook(
 @router.post(
     "/{webhook_id}/rotate-secret",
     response_model=WebhookCreated,
-    summary="Replace the signing secret at once (the new one is in this response only)",
+    summary="Replace the signing secret; the old one may keep signing for up to 7 days "
+    "(the new one is in this response only)",
 )
 async def rotate_secret(
     webhook_id: uuid.UUID,
@@ -147,11 +150,14 @@ async def rotate_secret(
     session: Transaction,
     request: Request,
     response: Response,
+    body: SecretRotation | None = None,
     if_match: Annotated[str | None, Header()] = None,
 ) -> WebhookCreated:
+    grace = dt.timedelta(seconds=body.expires_in_seconds if body is not None else 0)
     rotated = await webhooks.rotate_secret(
         session, account_id=actor.account_id, webhook_id=webhook_id,
         expected_version=_if_match_version(if_match, None), box=request.app.state.secrets.box,
+        previous_valid_for=grace,
     )  # fmt: skip
     response.headers["ETag"] = f'"{rotated.webhook.version}"'
     return _with_secret(rotated)

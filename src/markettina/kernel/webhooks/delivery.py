@@ -75,7 +75,7 @@ class Claim:
     webhook_id: uuid.UUID
     number: int  # this attempt's number (1 for the first)
     url: str
-    secret: str
+    signing_secrets: tuple[str, ...]  # the current one, then one in its grace period
     event_id: uuid.UUID
     event_type: str
     payload: dict[str, Any]
@@ -102,8 +102,8 @@ async def attempt_delivery(
         return None
     body = request_body(claim.payload)
     headers = request_headers(
-        secret=claim.secret, body=body, timestamp=int(time.time()), event_id=claim.event_id,
-        event_type=claim.event_type, delivery_id=claim.delivery_id,
+        signing_secrets=claim.signing_secrets, body=body, timestamp=int(time.time()),
+        event_id=claim.event_id, event_type=claim.event_type, delivery_id=claim.delivery_id,
     )  # fmt: skip
     result = await sender.post(claim.url, body, headers)
     async with unit_of_work(sessions, account_id=account_id) as session:
@@ -130,6 +130,8 @@ async def claim_attempt(
                 (WebhookDelivery.next_retry_at <= func.now()).label("due"),
                 Webhook.url,
                 Webhook.secret_encrypted,
+                Webhook.previous_secret_encrypted,
+                (Webhook.previous_secret_expires_at > func.now()).label("previous_valid"),
                 Webhook.is_active,
                 Webhook.deleted_at,
                 Webhook.retry_count,
@@ -160,9 +162,12 @@ async def claim_attempt(
     )
     session.add(WebhookAttempt(account_id=account_id, delivery_id=delivery_id, number=number))
     await session.flush()
+    signing_secrets = [box.decrypt(row.secret_encrypted)]
+    if row.previous_valid:
+        signing_secrets.append(box.decrypt(row.previous_secret_encrypted))
     return Claim(
         account_id=account_id, delivery_id=delivery_id, webhook_id=row.webhook_id,
-        number=number, url=row.url, secret=box.decrypt(row.secret_encrypted),
+        number=number, url=row.url, signing_secrets=tuple(signing_secrets),
         event_id=row.event_id or delivery_id, event_type=row.event_type, payload=row.payload,
         retry_count=row.retry_count, retry_delay_seconds=row.retry_delay_seconds,
     )  # fmt: skip

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.keyset import newest_first
@@ -166,19 +166,28 @@ async def rotate_secret(
     webhook_id: uuid.UUID,
     expected_version: int | None,
     box: SecretBox,
+    previous_valid_for: dt.timedelta = dt.timedelta(0),
 ) -> WebhookWithSecret:
     """Replace the signing secret (if the endpoint is still at ``expected_version``, when
-    given). The old one stops at once: every attempt claimed after this commits is signed
-    with the new one, as the table keeps a single secret per endpoint."""
+    given). The replaced one keeps signing (a second signature) for ``previous_valid_for``;
+    with none, it stops at once. An earlier secret still in its grace period is dropped:
+    an endpoint signs with two secrets at most."""
     current = await get_webhook(session, account_id=account_id, webhook_id=webhook_id, lock=True)
     if expected_version is not None and current.version != expected_version:
         raise _version_conflict(current.version)
     secret = new_signing_secret()
+    keep_previous = previous_valid_for > dt.timedelta(0) and current.secret_encrypted is not None
     rotated = (
         await session.execute(
             update(Webhook)
             .where(Webhook.account_id == account_id, Webhook.id == webhook_id)
-            .values(secret_encrypted=box.encrypt(secret))
+            .values(
+                secret_encrypted=box.encrypt(secret),
+                previous_secret_encrypted=current.secret_encrypted if keep_previous else None,
+                previous_secret_expires_at=(
+                    func.now() + previous_valid_for if keep_previous else None
+                ),
+            )
             .returning(Webhook)
             .execution_options(populate_existing=True, synchronize_session=False)
         )

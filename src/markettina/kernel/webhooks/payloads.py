@@ -53,13 +53,13 @@ def request_body(payload: dict[str, Any]) -> bytes:
 
 
 def request_headers(
-    *, secret: str, body: bytes, timestamp: int, event_id: uuid.UUID, event_type: str,
-    delivery_id: uuid.UUID,
+    *, signing_secrets: tuple[str, ...], body: bytes, timestamp: int, event_id: uuid.UUID,
+    event_type: str, delivery_id: uuid.UUID,
 ) -> dict[str, str]:  # fmt: skip
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: signature_header(secret, body, timestamp),
+        SIGNATURE_HEADER: signature_header(signing_secrets, body, timestamp),
         "Markettina-Event-Id": str(event_id),
         "Markettina-Event-Type": event_type,
         "Markettina-Delivery-Id": str(delivery_id),

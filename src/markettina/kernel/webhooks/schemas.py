@@ -22,6 +22,7 @@ from .payloads import PING_EVENT_TYPE
 
 MAX_VERSION = 2**31 - 1
 MAX_PATTERNS = 50
+MAX_SECRET_GRACE_SECONDS = 7 * 24 * 3600
 _PATTERN = re.compile(r"^(\*|[a-z*][a-z0-9_*]*(\.[a-z0-9_*]+)*)$")
 
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "abandoned"]
@@ -121,6 +122,23 @@ class WebhookUpdate(_Input):
         return self.model_dump(exclude_unset=True, exclude={"version"})
 
 
+class SecretRotation(_Input):
+    expires_in_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_SECRET_GRACE_SECONDS,
+        description="How long the old secret keeps signing deliveries, next to the new one "
+        "(0, the default: it stops at once; at most 7 days).",
+    )
+
+    @field_validator("expires_in_seconds", mode="before")
+    @classmethod
+    def _whole_seconds(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # JSON true is not a number of seconds
+            raise ValueError("a whole number of seconds")
+        return value
+
+
 def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
@@ -150,9 +168,18 @@ class WebhookOut(_Out):
     consecutive_failures: int
     disabled_at: Instant | None
     disabled_reason: str | None
+    previous_secret_expires_at: Instant | None = Field(
+        description="While the secret replaced by the last rotation still signs deliveries "
+        "(a second v1 signature): when it stops. Null otherwise."
+    )
     created_at: Instant
     updated_at: Instant
     version: int
+
+    @field_validator("previous_secret_expires_at")
+    @classmethod
+    def _only_while_valid(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return value if value is not None and value > dt.datetime.now(dt.UTC) else None
 
 
 class WebhookCreated(WebhookOut):

@@ -2,7 +2,9 @@
 
 ``Markettina-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``, keyed by
 the endpoint's whole secret (``whsec_…``). The timestamp is signed too, so a receiver that
-refuses old timestamps also refuses replays.
+refuses old timestamps also refuses replays. While a rotated-out secret is in its grace
+period, a second ``v1`` follows, made with it: a receiver accepts the header if any ``v1``
+matches its secret.
 """
 
 from __future__ import annotations
@@ -26,5 +28,7 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, body: bytes, timestamp: int) -> str:
-    return f"t={timestamp},{SCHEME}={signature(secret, body, timestamp)}"
+def signature_header(signing_secrets: tuple[str, ...], body: bytes, timestamp: int) -> str:
+    """``t=…`` then one ``v1=…`` per secret, in the order given (the current one first)."""
+    signed = ",".join(f"{SCHEME}={signature(s, body, timestamp)}" for s in signing_secrets)
+    return f"t={timestamp},{signed}"
