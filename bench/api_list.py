@@ -10,6 +10,7 @@ clients on loopback, against SQL run directly by pgbench (prepared, same N) in t
 Prints one JSON line with both ratios.
 
     python3 dev.py run python bench/api_list.py [--connections 32] [--seconds 10] [--workers 2]
+        [--principal person|api-key]
 
 Needs wrk (Debian: `apt-get install wrk`). Uses MARKETTINA_TEST_DATABASE_URL when set,
 else the test suite's embedded server.
@@ -56,10 +57,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(url: str, token: str, connections: int, seconds: int) -> dict[str, float]:
+def run_wrk(url: str, header: str, connections: int, seconds: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-H", f"Authorization: Bearer {token}", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", header, url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     if "Requests/sec" not in out:
@@ -123,6 +123,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="API processes")
+    parser.add_argument(
+        "--principal", choices=("person", "api-key"), default="person",
+        help="who calls: a signed-in owner (bearer token) or an API key (X-API-Key)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -140,8 +144,10 @@ def main() -> None:
             "limit_per_hour, limit_per_day) VALUES (%s, 'api-keys', %s, %s, %s)",
             account, 10**9, 10**9, 10**9,
         )  # fmt: skip
-        for _ in range(60):
-            new_key(urls, account, ["content:read"])
+        keys = [new_key(urls, account, ["api_keys:read"]) for _ in range(60)]
+        header = f"Authorization: Bearer {owner.token}"
+        if args.principal == "api-key":
+            header = f"X-API-Key: {keys[0].key}"
         port = free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("MARKETTINA_")},
@@ -161,19 +167,20 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}/v1/api-keys?limit=50"
         for _ in range(200):
             try:
-                response = httpx.get(url, headers=owner.headers, timeout=1)
+                name, _, value = header.partition(": ")
+                response = httpx.get(url, headers={name: value}, timeout=1)
                 if response.status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         assert len(response.json()["items"]) == 50, response.text
-        run_wrk(url, owner.token, args.connections, 2)  # warm up
+        run_wrk(url, header, args.connections, 2)  # warm up
         if os.environ.get("BENCH_TOP"):  # a process snapshot mid-run, to see who burns CPU
             snapshot = f"sleep 4; top -b -n1 | head -20 > {os.environ['BENCH_TOP']}"
             subprocess.Popen(["sh", "-c", snapshot])
         cpu_before = cpu_seconds(server.pid)
-        api = run_wrk(url, owner.token, args.connections, args.seconds)
+        api = run_wrk(url, header, args.connections, args.seconds)
         api_cpu = cpu_seconds(server.pid) - cpu_before
         conninfo = as_libpq_url(urls.app)
         raw_page = run_pgbench(
@@ -188,7 +195,8 @@ def main() -> None:
 
     print(json.dumps({
         "bench": "api_list", "endpoint": "GET /v1/api-keys?limit=50",
-        "connections": args.connections, "seconds": args.seconds, "api_workers": args.workers,
+        "principal": args.principal, "connections": args.connections, "seconds": args.seconds,
+        "api_workers": args.workers,
         "api_rps": round(api["rps"], 1), "api_p50_ms": api["p50_ms"], "api_p99_ms": api["p99_ms"],
         "api_non_2xx": api["non_2xx"],
         "api_cpu_ms_per_request": round(1000 * api_cpu / (api["rps"] * args.seconds), 3),

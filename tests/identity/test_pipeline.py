@@ -315,6 +315,19 @@ class TestSuspendedAccount:
         assert_problem(response, 403, "account_suspended")
         assert (await client.get("/probe/leads", headers=member.headers)).status_code == 200
 
+    async def test_the_parents_key_cannot_act_on_a_suspended_sub_account(
+        self, client: httpx.AsyncClient, db: DatabaseURLs
+    ) -> None:
+        agency = new_account(db)
+        client_account = new_account(db, parent=agency)
+        key = new_key(db, agency, ["content:read"])
+        sql(db, "UPDATE accounts SET suspended_at = now() WHERE id = %s", client_account)
+        response = await client.get(
+            "/probe/leads", headers={**key.headers, "X-Account-Id": str(client_account)}
+        )
+        assert_problem(response, 403, "account_suspended")
+        assert (await client.get("/probe/leads", headers=key.headers)).status_code == 200
+
     async def test_a_suspended_agency_lends_no_role_to_its_sub_accounts(
         self, client: httpx.AsyncClient, db: DatabaseURLs
     ) -> None:
@@ -352,6 +365,20 @@ class TestActingAccount:
         member = new_member(db, new_account(db))
         response = await client.get(
             "/probe/leads", headers={**member.headers, "X-Account-Id": "not-a-uuid"}
+        )
+        assert_problem(response, 422, "validation_failed")
+        assert [e["field"] for e in response.json()["errors"]] == ["header.X-Account-Id"]
+
+    async def test_the_header_is_judged_only_for_a_good_key(
+        self, client: httpx.AsyncClient, db: DatabaseURLs
+    ) -> None:
+        """A bad key is refused as such whatever the header says; a good key with a
+        malformed header is told about the header."""
+        key = new_key(db, new_account(db), ["content:read"])
+        bad = {"X-API-Key": key.key[:-4] + "xxxx", "X-Account-Id": "not-a-uuid"}
+        assert_unauthorized(await client.get("/probe/leads", headers=bad), "invalid_api_key")
+        response = await client.get(
+            "/probe/leads", headers={**key.headers, "X-Account-Id": "not-a-uuid"}
         )
         assert_problem(response, 422, "validation_failed")
         assert [e["field"] for e in response.json()["errors"]] == ["header.X-Account-Id"]

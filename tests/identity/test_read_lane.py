@@ -23,6 +23,7 @@ from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.pagination import encode_cursor
 from markettina.kernel.rate_limits import PLAN_LIMITS
 from tests.support.api import api_client, suite_settings
+from tests.support.checks import sql
 from tests.support.identity import Member, new_account, new_key, new_member
 
 PATH = "/v1" + LIST_ROUTE
@@ -128,6 +129,51 @@ class TestPlainReads:
         assert len(response.json()["items"]) == 1
 
 
+class TestApiKeys:
+    @pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
+    async def test_a_key_reads_its_accounts_list_and_its_use_is_recorded(
+        self,
+        lane: tuple[FastAPI, httpx.AsyncClient],
+        routed: httpx.AsyncClient,
+        db: DatabaseURLs,
+        owner: Member,
+        header: str,
+    ) -> None:
+        key = new_key(db, owner.account_id, ["api_keys:read"])
+        headers = key.headers if header == "Authorization" else {"X-API-Key": key.key}
+        response, looked_at = await both(lane, routed, f"{PATH}?limit=3", headers)
+        assert response.status_code == 200 and looked_at == 1
+        [(used_at,)] = sql(db, "SELECT last_used_at FROM api_keys WHERE id = %s", key.key_id)
+        assert used_at is not None
+        assert counts(db, owner.account_id) == 2  # the lane's read, then the routed one's
+        listed = {item["id"]: item for item in response.json()["items"]}
+        assert listed[str(key.key_id)]["last_used_at"] is not None
+
+    async def test_refused_keys_are_answered_by_the_routed_pipeline(
+        self,
+        lane: tuple[FastAPI, httpx.AsyncClient],
+        routed: httpx.AsyncClient,
+        db: DatabaseURLs,
+        owner: Member,
+    ) -> None:
+        unscoped = new_key(db, owner.account_id, ["content:read"])
+        response, looked_at = await both(lane, routed, PATH, unscoped.headers)
+        assert response.status_code == 403 and looked_at == 1
+        wrong = {"X-API-Key": unscoped.key[:-4] + "xxxx"}
+        response, looked_at = await both(lane, routed, PATH, wrong)
+        assert response.status_code == 401 and looked_at == 1
+        revoked = new_key(db, owner.account_id, ["api_keys:read"])
+        sql(db, "UPDATE api_keys SET revoked_at = now() WHERE id = %s", revoked.key_id)
+        response, looked_at = await both(lane, routed, PATH, revoked.headers)
+        assert response.status_code == 401 and looked_at == 1
+        # the routed pipeline counts a request once its caller is known (the 403, in each
+        # app), never one with a bad key
+        assert counts(db, owner.account_id) == 2
+        rows = sql(db, "SELECT count(*) FROM api_keys WHERE last_used_at IS NOT NULL "
+                       "AND account_id = %s", owner.account_id)  # fmt: skip
+        assert rows == [(0,)]  # a refused key's use is not recorded either
+
+
 class TestHandedToTheRoutedPipeline:
     @pytest.mark.parametrize(
         ("query", "field"),
@@ -149,20 +195,31 @@ class TestHandedToTheRoutedPipeline:
             assert response.status_code == 422
             assert [e["field"] for e in response.json()["errors"]] == [field]
 
-    async def test_anonymous_and_api_key_callers(
+    async def test_anonymous_and_tampered_callers(
+        self, lane: tuple[FastAPI, httpx.AsyncClient], routed: httpx.AsyncClient
+    ) -> None:
+        anonymous, looked_at = await both(lane, routed, PATH, {})
+        assert anonymous.status_code == 401 and looked_at == 0
+        tampered, looked_at = await both(lane, routed, PATH, {"Authorization": "Bearer x.y.z"})
+        assert tampered.status_code == 401 and looked_at == 0
+        malformed, looked_at = await both(lane, routed, PATH, {"X-API-Key": "not-a-key"})
+        assert malformed.status_code == 401 and looked_at == 0
+
+    async def test_a_key_acting_for_a_sub_account_and_two_credentials(
         self,
         lane: tuple[FastAPI, httpx.AsyncClient],
         routed: httpx.AsyncClient,
         db: DatabaseURLs,
         owner: Member,
     ) -> None:
-        anonymous, looked_at = await both(lane, routed, PATH, {})
-        assert anonymous.status_code == 401 and looked_at == 0
+        client_account = new_account(db, parent=owner.account_id)
         key = new_key(db, owner.account_id, ["api_keys:read"])
-        by_key, looked_at = await both(lane, routed, PATH, key.headers)
-        assert by_key.status_code == 200 and looked_at == 0
-        tampered, looked_at = await both(lane, routed, PATH, {"Authorization": "Bearer x.y.z"})
-        assert tampered.status_code == 401 and looked_at == 0
+        for_client = {**key.headers, "X-Account-Id": str(client_account)}
+        response, looked_at = await both(lane, routed, PATH, for_client)
+        assert response.status_code == 200 and looked_at == 0
+        two = {**owner.headers, "X-API-Key": key.key}
+        response, looked_at = await both(lane, routed, PATH, two)
+        assert response.status_code == 200 and looked_at == 0
 
     async def test_refusals_after_the_look_up(
         self,

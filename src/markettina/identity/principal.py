@@ -8,14 +8,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.raw import CompiledQuery
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
 
-from .models import Account, ApiKey
+from .models import ApiKey
 from .permissions import ROLE_PERMISSIONS, Grant, Resource, authorize
 
 ACCESS_AUDIENCE = "markettina-api"
@@ -152,30 +152,6 @@ def user_actor(principal: Principal, acting: uuid.UUID, row: Any) -> Actor:
                  permissions=ROLE_PERMISSIONS[role], grants=grants)  # fmt: skip
 
 
-async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal:
-    prefix = api_key_prefix(key)
-    if prefix is None:
-        raise Unauthorized("the API key is not valid", code="invalid_api_key")
-    row = (
-        await session.execute(text("SELECT * FROM identity_api_key(:prefix)"), {"prefix": prefix})
-    ).first()
-    if row is None or not same_digest(key, row.key_hash):
-        raise Unauthorized("the API key is not valid", code="invalid_api_key")
-    now = dt.datetime.now(dt.UTC)
-    if row.revoked_at is not None:
-        raise Unauthorized("the API key has been revoked", code="invalid_api_key")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise Unauthorized("the API key has expired", code="invalid_api_key")
-    if row.deleted:
-        raise Unauthorized("the account no longer exists", code="invalid_api_key")
-    if row.suspended:
-        raise Forbidden("the account is suspended", code="account_suspended")
-    return Principal(
-        kind="api_key", home_account_id=row.account_id, api_key_id=row.id,
-        scopes=frozenset(row.scopes),
-    )  # fmt: skip
-
-
 def account_from_header(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
@@ -186,23 +162,67 @@ def account_from_header(value: str) -> uuid.UUID:
         ) from exc
 
 
-async def _target_account(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
-    return (
-        await session.execute(
-            select(Account).where(Account.id == account_id, Account.deleted_at.is_(None))
-        )
-    ).scalar_one_or_none()
+_KEY_CONTEXT = CompiledQuery(
+    text(
+        "SELECT k.*, a.id IS NOT NULL AS acting_found, a.parent_account_id AS acting_parent, "
+        "coalesce(a.suspended_at IS NOT NULL OR NOT a.is_active, false) AS acting_suspended, "
+        "set_config('app.current_account_id', coalesce(:acting, k.account_id)::text, true) "
+        "AS tenant "
+        "FROM identity_api_key(:prefix) AS k "
+        "LEFT JOIN accounts a ON a.id = coalesce(:acting, k.account_id) AND a.deleted_at IS NULL"
+    )
+)
+
+
+def key_context(prefix: str, acting: uuid.UUID | None) -> tuple[CompiledQuery, dict[str, Any]]:
+    """The one look-up of a request with an API key (its rows go to ``key_actor``): the key
+    by its prefix, the account it acts for (``acting``, or the key's own when None), and
+    the tenant set to that account, which the transaction discards if the key is refused."""
+    return _KEY_CONTEXT, {"prefix": prefix, "acting": acting}
+
+
+def key_actor(key: str, acting: uuid.UUID | None, rows: list[Any]) -> Actor:
+    """The API key acting for ``acting`` (None: its own account), from the rows of
+    ``key_context``; anything doubtful is refused. A key acts for its account and that
+    account's sub-accounts, within its scopes."""
+    row = rows[0] if rows else None
+    if row is None or not same_digest(key, row.key_hash):
+        raise Unauthorized("the API key is not valid", code="invalid_api_key")
+    if row.revoked_at is not None:
+        raise Unauthorized("the API key has been revoked", code="invalid_api_key")
+    if row.expires_at is not None and row.expires_at <= dt.datetime.now(dt.UTC):
+        raise Unauthorized("the API key has expired", code="invalid_api_key")
+    if row.deleted:
+        raise Unauthorized("the account no longer exists", code="invalid_api_key")
+    if row.suspended:  # a suspended account's keys stop at once
+        raise Forbidden("the account is suspended", code="account_suspended")
+    home = row.account_id
+    if (
+        acting is not None
+        and acting != home
+        and (not row.acting_found or row.acting_parent != home)
+    ):
+        raise NotFound("no such account", code="account_not_found")
+    if row.acting_suspended:
+        raise Forbidden("the account is suspended", code="account_suspended")
+    principal = Principal(
+        kind="api_key", home_account_id=home, api_key_id=row.id, scopes=frozenset(row.scopes)
+    )
+    return Actor(principal=principal, account_id=acting or home, role=None,
+                 permissions=principal.scopes or frozenset())  # fmt: skip
+
+
+def _api_key_prefix(key: str) -> str:
+    prefix = api_key_prefix(key)
+    if prefix is None:
+        raise Unauthorized("the API key is not valid", code="invalid_api_key")
+    return prefix
 
 
 async def _set_tenant(session: AsyncSession, account_id: uuid.UUID) -> None:
     await session.execute(
         text("SELECT set_config('app.current_account_id', :id, true)"), {"id": str(account_id)}
     )
-
-
-def _refuse_if_suspended(account: Account) -> None:
-    if account.suspended_at is not None or not account.is_active:
-        raise Forbidden("the account is suspended", code="account_suspended")
 
 
 async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secret: str) -> Actor:
@@ -221,44 +241,55 @@ async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secr
 
 async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
     assert credentials.api_key is not None
-    principal = await _principal_from_api_key(session, credentials.api_key)
-    home = await _target_account(session, principal.home_account_id)
-    if home is None:
-        raise Unauthorized("the account no longer exists", code="invalid_api_key")
-    _refuse_if_suspended(home)  # a suspended account's keys stop at once
-    acting = principal.home_account_id
+    prefix = _api_key_prefix(credentials.api_key)
+    acting = header_error = None
     if credentials.account_header:
-        acting = account_from_header(credentials.account_header)
-    account = home if acting == home.id else await _target_account(session, acting)
-    # a key acts for its account and that account's sub-accounts, within its scopes
-    if account is None or (acting != home.id and account.parent_account_id != home.id):
-        raise NotFound("no such account", code="account_not_found")
-    _refuse_if_suspended(account)
-    assert principal.api_key_id is not None
-    await _set_tenant(session, home.id)
-    await _touch_api_key(session, key_id=principal.api_key_id, account=home.id)
-    await _set_tenant(session, acting)
-    return Actor(principal=principal, account_id=acting, role=None,
-                 permissions=principal.scopes or frozenset())  # fmt: skip
+        try:
+            acting = account_from_header(credentials.account_header)
+        except ValidationFailed as exc:  # told only to a caller whose key is good
+            header_error = exc
+    query, params = key_context(prefix, acting)
+    actor = key_actor(credentials.api_key, acting, await query.all(session, **params))
+    if header_error is not None:
+        raise header_error
+    home = actor.principal.home_account_id
+    assert actor.principal.api_key_id is not None
+    if actor.account_id == home:
+        await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
+    else:  # the key's row is its own account's
+        await _set_tenant(session, home)
+        await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
+        await _set_tenant(session, actor.account_id)
+    return actor
 
 
-async def _touch_api_key(session: AsyncSession, *, key_id: uuid.UUID, account: uuid.UUID) -> None:
-    """Record use at most once a minute (a write per request would cost more than it tells);
-    a key row another request is touching right now is skipped, never waited for."""
+_TOUCH_DUE = (
+    select(ApiKey.id)
+    .where(
+        ApiKey.account_id == bindparam("account"),
+        ApiKey.id == bindparam("key_id"),
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < bindparam("cutoff")),
+    )
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_TOUCH = CompiledQuery(
+    update(ApiKey)
+    .where(ApiKey.account_id == bindparam("account"), ApiKey.id == _TOUCH_DUE)
+    .values(last_used_at=bindparam("now"))
+)
+
+
+def key_touch(key_id: uuid.UUID, account: uuid.UUID) -> tuple[CompiledQuery, dict[str, Any]]:
+    """Record a key's use at most once a minute (a write per request would cost more than
+    it tells); a key row another request is touching right now is skipped, never waited
+    for. Runs with the tenant set to the key's own account."""
     now = dt.datetime.now(dt.UTC)
-    due = (
-        select(ApiKey.id)
-        .where(
-            ApiKey.account_id == account,
-            ApiKey.id == key_id,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - API_KEY_TOUCH_INTERVAL),
-        )
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    await session.execute(
-        update(ApiKey)
-        .where(ApiKey.account_id == account, ApiKey.id == due)
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    return _TOUCH, {
+        "account": account, "key_id": key_id, "now": now, "cutoff": now - API_KEY_TOUCH_INTERVAL
+    }  # fmt: skip
+
+
+async def touch_api_key(session: AsyncSession, *, key_id: uuid.UUID, account: uuid.UUID) -> None:
+    query, params = key_touch(key_id, account)
+    await query.run(session, **params)

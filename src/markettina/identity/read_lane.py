@@ -1,17 +1,19 @@
 """The read lane: the request pipeline, without the web framework, for the plain reads
-that are most of an API's traffic (a page of a list, for a person signed in).
+that are most of an API's traffic (a page of a list, for a person signed in or an API key).
 
 A plain read is one compiled statement whose row PostgreSQL renders as the response
 body. The lane runs the same steps as the routed pipeline (``dependencies``), through
-the same functions: the access token checked, the caller's context looked up with the
-tenant set (one round trip, ``BEGIN`` included), the permission authorized, the request
-counted against the rate limit, then the page read and the transaction committed. What
+the same functions: the access token checked (or the key's prefix read), the caller's
+context looked up with the tenant set (one round trip, ``BEGIN`` included), the
+permission authorized, the request counted against the rate limit, then the page read
+(with a key's use recorded, in the same round trip) and the transaction committed. What
 it skips is per-request framework work: routing through every
 route, solving dependencies, validating parameters, converting rows, which cost an API
 process several times the database's share of a request.
 
-The lane answers only requests it can answer in full. Anything else (an API key, an odd
-query string, a refusal of any kind, a full rate limit) goes, untouched, to the routed
+The lane answers only requests it can answer in full. Anything else (a key acting for a
+sub-account, two credentials, an odd query string, a refusal of any kind, a full rate
+limit) goes, untouched, to the routed
 pipeline before anything is counted or written, and gets its usual answer there: the
 lane never has an error format of its own. Both paths give the same status, body and
 headers (tests hold them equal), and the route is still declared for the OpenAPI document.
@@ -30,10 +32,14 @@ from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import MarkettinaError
 from markettina.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_time_cursor
 from markettina.kernel.rate_limits import count
+from markettina.kernel.security import api_key_prefix
 
 from .principal import (
     Actor,
     account_from_header,
+    key_actor,
+    key_context,
+    key_touch,
     principal_from_token,
     user_actor,
     user_context,
@@ -60,7 +66,8 @@ class _LaneRoute:
 
 @dataclass(frozen=True)
 class _Request:
-    token: str
+    token: str | None  # a person's access token, or
+    key: str | None  # an API key, acting for its own account
     account_header: str | None
     limit: int
     cursor: str | None
@@ -98,27 +105,34 @@ def _page_arguments(query_string: bytes) -> tuple[int, str | None] | None:
 
 
 def _request(scope: Scope) -> _Request | None:
-    token = account_header = None
+    credential = account_header = None
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            if token is not None:
+        if name in (b"authorization", b"x-api-key"):
+            if credential is not None:
                 return None
-            scheme, _, credential = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or not credential.strip():
-                return None
-            token = credential.strip()
-        elif name == b"x-api-key":
-            return None  # a key's look-up is the routed pipeline's
+            credential = name, value.decode("latin-1")
         elif name == b"x-account-id":
             if account_header is not None:
                 return None
             account_header = value.decode("latin-1")
-    if token is None:
+    if credential is None:
         return None
+    token = key = None
+    name, value = credential
+    if name == b"x-api-key":
+        key = value.strip()
+    else:
+        scheme, _, value = value.partition(" ")
+        if scheme.lower() == "bearer":
+            token = value.strip()
+        elif scheme.lower() == "apikey":
+            key = value.strip()
+    if not (token or key) or (key and account_header is not None):
+        return None  # a key acting for a sub-account takes the routed path
     arguments = _page_arguments(scope["query_string"])
     if arguments is None:
         return None
-    return _Request(token, account_header, *arguments)
+    return _Request(token, key, account_header, *arguments)
 
 
 class ReadLane:
@@ -152,19 +166,31 @@ class ReadLane:
             return None
         state = scope["app"].state
         try:
-            principal = principal_from_token(request.token, state.secrets.secret_key)
-            acting = principal.home_account_id
-            if request.account_header is not None:
-                acting = account_from_header(request.account_header)
+            if request.token is not None:
+                principal = principal_from_token(request.token, state.secrets.secret_key)
+                acting = principal.home_account_id
+                if request.account_header is not None:
+                    acting = account_from_header(request.account_header)
+                context, context_params = user_context(principal, acting)
+            else:
+                key = request.key
+                assert key is not None
+                prefix = api_key_prefix(key)
+                if prefix is None:
+                    return None
+                context, context_params = key_context(prefix, None)
         except MarkettinaError:
             return None
         # a transaction left open (a refusal, an error) is rolled back by the pool
         async with state.read_pool.connection() as connection:
             try:
-                context, context_params = user_context(principal, acting)
                 async with connection.pipeline():  # BEGIN and the look-up: one round trip
                     looked_up = await context.send(connection, **context_params)
-                actor = user_actor(principal, acting, await looked_up.fetchone())
+                if request.token is not None:
+                    actor = user_actor(principal, acting, await looked_up.fetchone())
+                else:
+                    assert key is not None
+                    actor = key_actor(key, None, await looked_up.fetchall())
                 actor.authorize(read.permission)
                 await count(scope, state.rate_limiter, actor.account_id)
             except MarkettinaError:  # refused, or the rate limit is full: the router answers
@@ -172,7 +198,16 @@ class ReadLane:
             query, params = read.page.page_query(
                 limit=request.limit, cursor=request.cursor, **read.params(actor)
             )
-            # the page, then COMMIT (pipelining the two measured no better)
-            body = read.page.render(await query.one(connection, **params))
+            key_id = actor.principal.api_key_id
+            if key_id is None:
+                # the page, then COMMIT (pipelining the two measured no better)
+                row = await query.one(connection, **params)
+            else:  # a key's use is recorded with its page, in one round trip
+                touch, touch_params = key_touch(key_id, actor.account_id)
+                async with connection.pipeline():
+                    await touch.send(connection, **touch_params)
+                    page = await query.send(connection, **params)
+                row = await page.fetchone()
+            body = read.page.render(row)
             await connection.commit()
         return body

@@ -34,6 +34,12 @@ async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[An
     return driver
 
 
+async def _connection(where: InTransaction) -> psycopg.AsyncConnection[Any]:
+    if isinstance(where, psycopg.AsyncConnection):
+        return where
+    return await driver_connection(where)
+
+
 class CompiledQuery:
     """A Core statement compiled once to psycopg's ``%(name)s`` form. Parameters are
     passed by the names of the statement's ``bindparam``s (or ``:name`` in ``text()``)."""
@@ -51,18 +57,24 @@ class CompiledQuery:
         self, where: InTransaction, rows: RowFactory[Any], params: dict[str, Any]
     ) -> list[Any]:
         self._check(params)
-        if isinstance(where, psycopg.AsyncConnection):
-            connection = where
-        else:
-            connection = await driver_connection(where)
-        async with connection.cursor(row_factory=rows) as cursor:
+        async with (await _connection(where)).cursor(row_factory=rows) as cursor:
             await cursor.execute(self.sql, params, prepare=True)
             return await cursor.fetchall()
+
+    async def run(self, where: InTransaction, **params: Any) -> None:
+        """A statement that returns no rows (an UPDATE without RETURNING)."""
+        self._check(params)
+        async with (await _connection(where)).cursor() as cursor:
+            await cursor.execute(self.sql, params, prepare=True)
 
     async def one(self, where: InTransaction, **params: Any) -> Any:
         """Exactly one row, with attribute access by column name."""
         (row,) = await self._fetch(where, namedtuple_row, params)
         return row
+
+    async def all(self, where: InTransaction, **params: Any) -> list[Any]:
+        """Every row, with attribute access by column name."""
+        return await self._fetch(where, namedtuple_row, params)
 
     async def send(self, connection: psycopg.AsyncConnection[Any], **params: Any) -> Any:
         """Queue the statement on a connection in pipeline mode; the cursor's ``fetchone``
