@@ -166,6 +166,14 @@ class TestApiKeys:
         sql(db, "UPDATE api_keys SET revoked_at = now() WHERE id = %s", revoked.key_id)
         response, looked_at = await both(lane, routed, PATH, revoked.headers)
         assert response.status_code == 401 and looked_at == 1
+        expired = new_key(db, owner.account_id, ["api_keys:read"])
+        sql(db, "UPDATE api_keys SET expires_at = now() WHERE id = %s", expired.key_id)
+        response, looked_at = await both(lane, routed, PATH, expired.headers)
+        assert response.status_code == 401 and looked_at == 1
+        good = new_key(db, owner.account_id, ["api_keys:read"])
+        sql(db, "UPDATE accounts SET suspended_at = now() WHERE id = %s", owner.account_id)
+        response, looked_at = await both(lane, routed, PATH, good.headers)
+        assert response.status_code == 403 and looked_at == 1
         # the routed pipeline counts a request once its caller is known (the 403, in each
         # app), never one with a bad key
         assert counts(db, owner.account_id) == 2
