@@ -138,7 +138,17 @@ def _invoice(urls: DatabaseURLs, owner: Member) -> Resource:
                     (owner.account_id, invoice))  # fmt: skip
 
 
+def _session(urls: DatabaseURLs, owner: Member) -> Resource:
+    """A's owner's session: a person's, not an account's, but the same holds for it."""
+    (family,) = _sql(
+        urls, "SELECT family_id FROM refresh_tokens WHERE user_id = %s LIMIT 1", owner.user_id
+    )
+    return Resource({"session_id": str(family)}, "refresh_tokens", "family_id = %s",
+                    (family,))  # fmt: skip
+
+
 FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
+    "/v1/me/sessions/{session_id}": _session,
     "/v1/account/members/{user_id}": _member_of_a,
     "/v1/account/invitations/{invitation_id}": _invitation,
     "/v1/api-keys/{key_id}": _api_key,

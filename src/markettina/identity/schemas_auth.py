@@ -102,3 +102,20 @@ class RegisteredOut(BaseModel):
     user: ProfileOut
     account: AccountOut
     tokens: TokenPairOut
+
+
+class SessionOut(BaseModel):
+    """One of your sessions: a sign-in, kept alive by refreshing its tokens."""
+
+    id: uuid.UUID
+    current: bool = Field(description="Whether this request belongs to it.")
+    account_id: uuid.UUID = Field(description="The account it signed in to.")
+    signed_in_at: UtcTime
+    last_active_at: UtcTime = Field(description="Its sign-in or last token refresh.")
+    expires_at: UtcTime = Field(description="When it ends unless its tokens are refreshed.")
+    user_agent: str | None
+    ip: str | None
+
+
+class SessionsEndedOut(BaseModel):
+    ended: int = Field(description="How many sessions were ended.")

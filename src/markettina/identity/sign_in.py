@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import ColumnElement, case, func, select, text, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,7 @@ from .links import RESET_PASSWORD, VERIFY_EMAIL, new_link, redeem_link, send_ver
 from .mail import queue_email
 from .models import Account, AccountMembership, RefreshToken, User, UserToken
 from .principal import ACCESS_AUDIENCE, Actor
+from .user_sessions import end_sessions, person, revoke_tokens
 
 log = get_logger(__name__)
 
@@ -195,7 +196,7 @@ async def verify_email(session: AsyncSession, *, token: str) -> None:
 
 
 async def resend_verification(session: AsyncSession, *, actor: Actor, policy: SignInPolicy) -> None:
-    user = await _user(session, _person(actor))
+    user = await _user(session, person(actor))
     if user.is_verified:
         raise Conflict("the e-mail address is already verified", code="already_verified")
     await send_verification(session, user=user, policy=policy)
@@ -272,9 +273,9 @@ async def refresh(
 
 async def logout(session: AsyncSession, *, actor: Actor) -> None:
     """End the caller's session: every token of its family, and the access tokens with them."""
-    await _revoke(
+    await revoke_tokens(
         session,
-        RefreshToken.user_id == _person(actor),
+        RefreshToken.user_id == person(actor),
         RefreshToken.family_id == actor.principal.session_family,
     )
 
@@ -327,14 +328,14 @@ async def reset_password(session: AsyncSession, *, token: str, new_password: str
         )
         .values(used_at=now)
     )
-    await _end_sessions(session, user_id=link.user_id)
+    await end_sessions(session, user_id=link.user_id)
 
 
 # --- profile --------------------------------------------------------------------------------
 
 
 async def get_profile(session: AsyncSession, *, actor: Actor) -> User:
-    return await _user(session, _person(actor))
+    return await _user(session, person(actor))
 
 
 async def update_profile(
@@ -347,7 +348,7 @@ async def update_profile(
     policy: SignInPolicy,
 ) -> User:
     """Rename; change the password with the current one (the person's other sessions end)."""
-    user = await _user(session, _person(actor))
+    user = await _user(session, person(actor))
     if new_password is not None:
         if current_password is None:
             raise ValidationFailed(
@@ -359,7 +360,7 @@ async def update_profile(
         # before any change to the user row: a failure is counted beside this transaction
         await _check_password(session, user=user, password=current_password, policy=policy)
         user.password_hash = await _hash(new_password)
-        await _end_sessions(session, user_id=user.id, keep=actor.principal.session_family)
+        await end_sessions(session, user_id=user.id, keep=actor.principal.session_family)
     if full_name is not None:
         user.full_name = full_name
     await session.flush()
@@ -375,12 +376,6 @@ async def _hash(password: str) -> str:
 
 async def _password_matches(password: str, password_hash: str | None) -> bool:
     return await asyncio.to_thread(verify_password, password, password_hash)
-
-
-def _person(actor: Actor) -> int:
-    if actor.principal.kind != "user" or actor.user_id is None:
-        raise Forbidden("only a signed-in person has a profile and a session", code="not_a_user")
-    return actor.user_id
 
 
 async def _user(session: AsyncSession, user_id: int) -> User:
@@ -433,27 +428,11 @@ async def _count_failed_login(session: AsyncSession, *, user_id: int, policy: Si
 async def _revoke_reused_family(session: AsyncSession, token: RefreshToken) -> NoReturn:
     """A refresh token presented again: stolen or copied. End its family, then refuse."""
     async with side_transaction(session) as side:
-        await _revoke(side, RefreshToken.family_id == token.family_id)
+        await revoke_tokens(side, RefreshToken.family_id == token.family_id)
     log.warning("refresh_token_reused", user_id=token.user_id, family_id=str(token.family_id))
     raise Unauthorized(
         "this refresh token was already used; the session has been ended",
         code="refresh_token_reused",
-    )
-
-
-async def _end_sessions(
-    session: AsyncSession, *, user_id: int, keep: uuid.UUID | None = None
-) -> None:
-    """End every session of the person, but the one ``keep`` names."""
-    others = [] if keep is None else [RefreshToken.family_id != keep]
-    await _revoke(session, RefreshToken.user_id == user_id, *others)
-
-
-async def _revoke(session: AsyncSession, *where: ColumnElement[bool]) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.revoked_at.is_(None), *where)
-        .values(revoked_at=_now())
     )
 
 
