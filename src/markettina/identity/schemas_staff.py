@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -50,3 +50,15 @@ class StaffAccountOut(_Output):
 
 class StaffAccountDetailOut(StaffAccountOut):
     member_count: int
+
+
+class AuditEntryOut(_Output):
+    id: uuid.UUID
+    admin_user_id: int
+    admin_email: str
+    action: str = Field(description="What was done, e.g. `account.suspend`.")
+    target_type: str | None
+    target_id: str | None
+    details: dict[str, Any]
+    ip: str | None = Field(description="The staff member's address.")
+    created_at: dt.datetime

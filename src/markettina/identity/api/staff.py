@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from pydantic import AwareDatetime
 
+from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import staff
 from ..admission import AddressLimited
+from ..audit_log import AuditFilter, search_audit_log
 from ..dependencies import Transaction
 from ..schemas_staff import (
+    AuditEntryOut,
     StaffAccountDetailOut,
     StaffAccountOut,
     StaffLoginIn,
@@ -118,3 +123,55 @@ async def unsuspend_account(
 ) -> StaffAccountOut:
     account = await staff.unsuspend_account(session, staff=member, account_id=account_id)
     return StaffAccountOut.model_validate(account)
+
+
+ActionPattern = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$",
+        description="An action (`account.suspend`), or every action under a prefix (`account.*`).",
+    ),
+]
+Since = Annotated[
+    AwareDatetime | None, Query(description="From this instant on (RFC 3339, with offset).")
+]
+Until = Annotated[
+    AwareDatetime | None, Query(description="Before this instant (RFC 3339, with offset).")
+]
+
+
+@router.get(
+    "/audit-logs",
+    response_model=Page[AuditEntryOut],
+    summary="Read the staff audit log, newest first (superadmins)",
+)
+async def read_audit_log(
+    member: StaffMember,
+    session: Transaction,
+    admin_user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    action: ActionPattern = None,
+    target_type: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    target_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[AuditEntryOut]:
+    """Every staff action (sign-ins, refused ones too, and each read of this log), with
+    who, what, which target and from which address. 403 `superadmin_required` for other
+    staff members (their attempt is logged)."""
+    if since is not None and until is not None and until <= since:
+        raise ValidationFailed(
+            "the window is empty",
+            errors=[FieldError("query.until", "must be after since", "window_empty")],
+        )
+    where = AuditFilter(
+        admin_user_id=admin_user_id, action=action, target_type=target_type,
+        target_id=target_id, since=since, until=until,
+    )  # fmt: skip
+    page = await search_audit_log(session, staff=member, where=where, limit=limit, cursor=cursor)
+    return Page[AuditEntryOut](
+        items=[AuditEntryOut(**asdict(entry)) for entry in page.items],
+        next_cursor=page.next_cursor,
+    )
