@@ -20,8 +20,11 @@ from tests.billing.sales_support import (
     billing_state,
     buy,
     deliver,
+    invoices_of,
     new_package,
     new_promo,
+    payment_of,
+    spend,
     start_checkout,
 )
 from tests.support.checks import problem, sql
@@ -41,33 +44,6 @@ def ledger(urls: DatabaseURLs, account_id: uuid.UUID) -> list[tuple[Any, ...]]:
         " WHERE account_id = %s ORDER BY created_at, amount",
         account_id,
     )
-
-
-def payment_of(urls: DatabaseURLs, session: dict[str, Any]) -> dict[str, Any]:
-    [(row,)] = sql(
-        urls, "SELECT to_jsonb(p) FROM payments p WHERE stripe_checkout_session_id = %s",
-        session["id"],
-    )  # fmt: skip
-    return row  # type: ignore[no-any-return]
-
-
-def invoices_of(urls: DatabaseURLs, account_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = sql(
-        urls,
-        "SELECT to_jsonb(i) FROM invoices i WHERE account_id = %s ORDER BY invoice_number",
-        account_id,
-    )
-    return [row for (row,) in rows]
-
-
-def spend(urls: DatabaseURLs, account_id: uuid.UUID, tokens: int) -> None:
-    sql(
-        urls,
-        "INSERT INTO token_transactions (account_id, wallet_id, type, amount, service_type)"
-        " SELECT account_id, id, 'usage', %s, 'text_generation' FROM token_wallets"
-        " WHERE account_id = %s",
-        -tokens, account_id,
-    )  # fmt: skip
 
 
 class TestCheckoutCompleted:

@@ -67,6 +67,15 @@ def signature_header(payload: bytes, secret: str = TEST_WEBHOOK_SECRET, *,
     return f"t={ts},v1={mac}"
 
 
+def _balance_move(amount: int, currency: str, category: str) -> dict[str, Any]:
+    """A balance transaction as a dispute lists it (its fee left out: this fake charges none)."""
+    return {
+        "id": stripe_id("txn"), "object": "balance_transaction", "amount": amount,
+        "currency": currency, "fee": 0, "net": amount, "reporting_category": category,
+        "type": "adjustment", "status": "available",
+    }  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -113,13 +122,20 @@ class FakeStripe:
             "status": "succeeded", "metadata": session["metadata"],
         }  # fmt: skip
 
-    def dispute_of(self, session: dict[str, Any], *, amount: int) -> dict[str, Any]:
+    def dispute_of(self, session: dict[str, Any], *, amount: int, status: str = "lost",
+                   reinstated: int = 0) -> dict[str, Any]:  # fmt: skip
+        """The dispute once ``amount`` was withdrawn and, if any, ``reinstated`` came back
+        (all of it when the dispute was ``won``; after a lost one, what had been refunded)."""
         charge = self.charge_of(session)
+        currency = session["currency"]
+        moves = [_balance_move(-amount, currency, "dispute")]
+        if reinstated:
+            moves.append(_balance_move(reinstated, currency, "dispute_reversal"))
         return {
             "id": "dp_" + charge["id"].removeprefix("ch_"), "object": "dispute", "amount": amount,
-            "charge": charge["id"], "currency": session["currency"],
+            "charge": charge["id"], "currency": currency,
             "payment_intent": session["payment_intent"], "reason": "fraudulent",
-            "status": "lost", "metadata": {},
+            "status": status, "balance_transactions": moves, "metadata": {},
         }  # fmt: skip
 
     @staticmethod

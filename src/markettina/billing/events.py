@@ -35,7 +35,8 @@ class TokensPurchased(_LedgerEvent):
 
 
 class TokensGranted(_LedgerEvent):
-    """Bonus tokens (a promotion, a referral) or a staff adjustment reached the wallet."""
+    """Bonus tokens (a promotion, a referral) or an adjustment (by staff, or the tokens a
+    won dispute gives back) reached the wallet."""
 
     event_type: ClassVar[str] = "tokens.granted"
 

@@ -1,6 +1,7 @@
 """Invoices: issued for each purchase with its VAT and the buyer's billing details, listed
 and read by the account, never deleted — a void or a refund issues a credit note (a
-negative invoice with its own number, naming the invoice it credits)."""
+negative invoice with its own number, naming the invoice it credits), and a won dispute
+bills again, on a new invoice, what its withdrawal had credited."""
 
 from __future__ import annotations
 
@@ -89,8 +90,25 @@ async def issue_credit_note(
         session, account_id=original.account_id, kind="credit_note", status="issued",
         lines=[line], tax_cents=split.tax_cents, currency=original.currency, vat_rate=rate,
         paid_at=None, payment_method=original.payment_method,
-        payment_intent_id=original.payment_intent_id, credits=original,
+        payment_intent_id=original.payment_intent_id, credits=original, billed_as=original,
         buyer=Buyer(original.billing_name, original.billing_email),
+    )  # fmt: skip
+
+
+async def issue_rebill_invoice(
+    session: AsyncSession, *, original: Invoice, gross_cents: int, description: str,
+    resource_id: str, paid_at: dt.datetime,
+) -> Invoice:  # fmt: skip
+    """A paid invoice for ``gross_cents`` (VAT included) of the sale ``original`` billed:
+    at its VAT rate, to whom it billed, paid by the same payment."""
+    rate = original.tax_rate if original.tax_rate is not None else Decimal(0)
+    split = split_gross(gross_cents, rate)
+    line = Line(description, split.net_cents, service_type="token_package", resource_id=resource_id)
+    return await _issue(
+        session, account_id=original.account_id, kind="invoice", status="paid", lines=[line],
+        tax_cents=split.tax_cents, currency=original.currency, vat_rate=rate, paid_at=paid_at,
+        payment_method=original.payment_method, payment_intent_id=original.payment_intent_id,
+        billed_as=original, buyer=Buyer(original.billing_name, original.billing_email),
     )  # fmt: skip
 
 
@@ -138,21 +156,25 @@ async def void_invoice(
     )
 
 
-async def invoice_for_payment(
+async def invoices_for_payment(
     session: AsyncSession, account_id: uuid.UUID, payment_intent_id: str
-) -> Invoice | None:
-    """The purchase invoice of a payment, locked (refunds of one payment queue on it)."""
-    return (
-        await session.execute(
-            select(Invoice)
-            .where(
-                Invoice.account_id == account_id,
-                Invoice.payment_intent_id == payment_intent_id,
-                Invoice.kind == "invoice",
+) -> list[Invoice]:
+    """The invoices of a payment, locked (refunds of one payment queue on them), oldest
+    first: the purchase invoice, then any that billed a won dispute's amount again."""
+    return list(
+        (
+            await session.execute(
+                select(Invoice)
+                .where(
+                    Invoice.account_id == account_id,
+                    Invoice.payment_intent_id == payment_intent_id,
+                    Invoice.kind == "invoice",
+                )
+                .order_by(Invoice.created_at, Invoice.invoice_number)
+                .with_for_update()
             )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+        ).scalars()
+    )
 
 
 async def get_invoice(
@@ -226,8 +248,10 @@ async def _issue(
     payment_intent_id: str | None,
     buyer: Buyer,
     credits: Invoice | None = None,
+    billed_as: Invoice | None = None,
 ) -> Invoice:
-    """Number the invoice last: the year's counter stays locked until the transaction ends."""
+    """Number the invoice last: the year's counter stays locked until the transaction ends.
+    ``billed_as``: an invoice about the same sale, which bills whom that one billed."""
     details = await billing_details_of(session, account_id)
     subtotal = sum(line.quantity * line.unit_price_cents for line in lines)
     number = await next_invoice_number(session)
@@ -245,10 +269,12 @@ async def _issue(
         pdf_url=pdf_path(invoice_id), kind=kind,
         credits_invoice_id=credits.id if credits else None, tax_rate=vat_rate,
     )  # fmt: skip
-    if credits is not None:  # a credit note bills whom the original billed
-        invoice.billing_name, invoice.billing_email = credits.billing_name, credits.billing_email
+    if billed_as is not None:
+        invoice.billing_name, invoice.billing_email = (
+            billed_as.billing_name, billed_as.billing_email,
+        )  # fmt: skip
         invoice.billing_address, invoice.billing_vat_id = (
-            credits.billing_address, credits.billing_vat_id,
+            billed_as.billing_address, billed_as.billing_vat_id,
         )  # fmt: skip
     session.add(invoice)
     await session.flush()

@@ -62,6 +62,11 @@ _INSERT = text(
     " RETURNING id, balance_after"
 )
 _BALANCE = text("SELECT balance FROM token_wallets WHERE account_id = :account_id")
+_MOVED = text(
+    "SELECT coalesce(sum(amount), 0) FROM token_transactions WHERE account_id = :account_id"
+    " AND reference_type = :reference_type AND reference_id = :reference_id"
+    " AND starts_with(idempotency_key, :key_prefix)"
+)
 
 
 @dataclass(frozen=True)
@@ -260,6 +265,19 @@ async def reverse_tokens(
         aggregate_id=account_id,
     )  # fmt: skip
     return Reversal(transaction_id=entry.id, taken=taken, shortfall=shortfall)
+
+
+async def tokens_moved(
+    session: AsyncSession, *, account_id: uuid.UUID, reference_type: str, reference_id: str,
+    key_prefix: str,
+) -> int:  # fmt: skip
+    """The signed sum of the entries about one thing whose keys start with ``key_prefix``
+    (what one kind of movement did to the wallet: a dispute's reversals, say)."""
+    params = {
+        "account_id": account_id, "reference_type": reference_type,
+        "reference_id": reference_id, "key_prefix": key_prefix,
+    }  # fmt: skip
+    return int((await session.execute(_MOVED, params)).scalar_one())
 
 
 # --- the parts ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from pydantic import Field
+
 from markettina.kernel.events import Event
 
 
@@ -28,7 +30,9 @@ class PaymentCompleted(Event):
 class PaymentRefunded(Event):
     """Money went back to the buyer (a refund, or a dispute's withdrawal): the payment's
     tokens were taken back in proportion, never below zero; ``tokens_shortfall`` is what had
-    already been spent. ``credit_note_id`` is the credit note issued for ``amount_cents``."""
+    already been spent. ``credit_note_ids`` are the credit notes issued for
+    ``amount_cents``: one, or two when it spans the purchase invoice and the invoice that
+    billed a won dispute's amount again; ``credit_note_id`` is the first of them."""
 
     event_type: ClassVar[str] = "payment.refunded"
     aggregate_type: ClassVar[str] = "payment"
@@ -40,6 +44,26 @@ class PaymentRefunded(Event):
     tokens_taken: int
     tokens_shortfall: int
     credit_note_id: uuid.UUID | None
+    credit_note_ids: list[uuid.UUID] = Field(default_factory=list)
+
+
+class PaymentDisputeReinstated(Event):
+    """A dispute was won (or, lost on a payment refunded in part before, Stripe gave back
+    the part it had refunded): ``amount_cents`` came back to us. The tokens its withdrawal
+    had taken went back to the wallet (``tokens_restored``; those it could not take, because
+    they had been spent, are no longer owed: ``tokens_shortfall_cleared``), and the money
+    no longer reversed was billed again on ``invoice_id`` (null when nothing was, or the
+    purchase had no invoice)."""
+
+    event_type: ClassVar[str] = "payment.dispute_reinstated"
+    aggregate_type: ClassVar[str] = "payment"
+
+    payment_id: uuid.UUID
+    amount_cents: int  # reinstated by Stripe this time
+    amount_reversed_cents: int  # refunded or still disputed, in all, now
+    tokens_restored: int
+    tokens_shortfall_cleared: int
+    invoice_id: uuid.UUID | None
 
 
 class InvoiceIssued(Event):

@@ -5,12 +5,13 @@ payment and in the event), and is credited on the invoice by a credit note.
 
 Stripe reports cumulative amounts (a charge's ``amount_refunded``; a charge has at most
 one dispute), so each event moves the payment to a new total and only the difference is
-reversed: any replay or repetition of a total changes nothing.
+reversed: any replay or repetition of a total changes nothing. A dispute's reversals have
+keys of their own (``dispute_reversal_prefix``), so the ledger tells which tokens the
+dispute took when a won dispute gives them back (see dispute_reinstatements).
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Literal
 
 from sqlalchemy import select, text
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.events import record
 
-from .invoices import credited_cents, invoice_for_payment, issue_credit_note
+from .invoices import credited_cents, invoices_for_payment, issue_credit_note
 from .ledger import reverse_tokens
 from .models import Invoice, Payment
 from .payment_events import PaymentRefunded
@@ -38,13 +39,48 @@ async def reverse_payment(
     amount_disputed_cents: int | None = None,
 ) -> Payment | None:
     """Bring the payment to the new refunded or disputed total; None if it is not ours."""
+    payment = await locked_payment(session, payment_intent_id)
+    if payment is None:
+        return None
+    before = reversed_cents(payment)
+    if amount_refunded_cents is not None:
+        payment.amount_refunded_cents = max(payment.amount_refunded_cents, amount_refunded_cents)
+    if amount_disputed_cents is not None:
+        payment.amount_disputed_cents = max(payment.amount_disputed_cents, amount_disputed_cents)
+    now_reversed = reversed_cents(payment)
+    if now_reversed <= before:
+        await session.flush()
+        return payment
+
+    taken, shortfall = await _take_tokens_back(session, payment, now_reversed, reason)
+    if now_reversed >= payment.amount_cents:
+        payment.status = "refunded"
+    notes = await _credit(session, payment, payment_intent_id, now_reversed - before, reason)
+    await session.flush()
+    await record(
+        session,
+        PaymentRefunded(
+            payment_id=payment.id, reason=reason, amount_cents=now_reversed - before,
+            amount_reversed_cents=now_reversed, tokens_taken=taken, tokens_shortfall=shortfall,
+            credit_note_id=notes[0].id if notes else None,
+            credit_note_ids=[note.id for note in notes],
+        ),
+        account_id=payment.account_id,
+        aggregate_id=payment.id,
+    )  # fmt: skip
+    return payment
+
+
+async def locked_payment(session: AsyncSession, payment_intent_id: str) -> Payment | None:
+    """The payment of a Stripe payment intent, locked, its account the tenant; None if it
+    is not ours."""
     account_id = (
         await session.execute(_ACCOUNT_OF, {"payment_intent_id": payment_intent_id})
     ).scalar_one_or_none()
     if account_id is None:
         return None
     await set_tenant(session, account_id)
-    payment = (
+    return (
         await session.execute(
             select(Payment)
             .where(
@@ -54,52 +90,42 @@ async def reverse_payment(
             .with_for_update()
         )
     ).scalar_one()
-    before = _reversed_cents(payment)
-    if amount_refunded_cents is not None:
-        payment.amount_refunded_cents = max(payment.amount_refunded_cents, amount_refunded_cents)
-    if amount_disputed_cents is not None:
-        payment.amount_disputed_cents = max(payment.amount_disputed_cents, amount_disputed_cents)
-    now_reversed = _reversed_cents(payment)
-    if now_reversed <= before:
-        await session.flush()
-        return payment
-
-    taken, shortfall = await _take_tokens_back(session, payment, now_reversed, reason)
-    if now_reversed >= payment.amount_cents:
-        payment.status = "refunded"
-    note = await _credit(session, account_id, payment_intent_id, now_reversed - before, reason)
-    await session.flush()
-    await record(
-        session,
-        PaymentRefunded(
-            payment_id=payment.id, reason=reason, amount_cents=now_reversed - before,
-            amount_reversed_cents=now_reversed, tokens_taken=taken, tokens_shortfall=shortfall,
-            credit_note_id=note.id if note else None,
-        ),
-        account_id=account_id,
-        aggregate_id=payment.id,
-    )  # fmt: skip
-    return payment
 
 
-def _reversed_cents(payment: Payment) -> int:
+def reversed_cents(payment: Payment) -> int:
+    """The money gone back so far: refunded plus still disputed, at most what was paid."""
     return min(payment.amount_cents, payment.amount_refunded_cents + payment.amount_disputed_cents)
 
 
-async def _take_tokens_back(
-    session: AsyncSession, payment: Payment, reversed_cents: int, reason: Reason
-) -> tuple[int, int]:
-    """Tokens in proportion to the money gone back (rounded down: the buyer keeps a
-    fraction of a token), counted cumulatively so partial refunds add up exactly."""
+def tokens_for(payment: Payment, cents: int) -> int:
+    """The payment's tokens that ``cents`` of it stand for (rounded down: the buyer keeps a
+    fraction of a token), counted on totals so partial amounts add up exactly."""
     granted = payment.tokens_purchased + payment.bonus_tokens
-    target = granted * reversed_cents // payment.amount_cents if payment.amount_cents else 0
+    return granted * cents // payment.amount_cents if payment.amount_cents else 0
+
+
+def dispute_reversal_prefix(payment: Payment) -> str:
+    return f"stripe:{payment.stripe_payment_intent_id}:dispute:"
+
+
+async def _take_tokens_back(
+    session: AsyncSession, payment: Payment, cents: int, reason: Reason
+) -> tuple[int, int]:
+    target = tokens_for(payment, cents)
     due = target - payment.tokens_reversed
     if due <= 0:
         return 0, 0
+    # a refund's keys never meet the dispute's: after a won dispute hands its tokens back,
+    # a refund reaching the dispute's old total is a new reversal, not a replay of it
+    prefix = (
+        dispute_reversal_prefix(payment)
+        if reason == "dispute"
+        else f"stripe:{payment.stripe_payment_intent_id}:reversal:"
+    )
     reversal = await reverse_tokens(
         session, account_id=payment.account_id, amount=due, reference_type="payment",
         reference_id=str(payment.id), description=f"Tokens taken back: payment {reason}",
-        idempotency_key=f"stripe:{payment.stripe_payment_intent_id}:reversal:{target}",
+        idempotency_key=f"{prefix}{target}",
     )  # fmt: skip
     payment.tokens_reversed = target
     payment.tokens_shortfall += reversal.shortfall
@@ -107,23 +133,27 @@ async def _take_tokens_back(
 
 
 async def _credit(
-    session: AsyncSession, account_id: uuid.UUID, payment_intent_id: str, cents: int,
-    reason: Reason,
-) -> Invoice | None:  # fmt: skip
-    """A credit note for ``cents`` (at most what the invoice has not credited yet); the
-    invoice is refunded once nothing of it is left."""
-    invoice = await invoice_for_payment(session, account_id, payment_intent_id)
-    if invoice is None:
-        return None
-    remaining = invoice.total_cents - await credited_cents(session, invoice)
-    amount = min(cents, remaining)
-    if amount <= 0:
-        return None
+    session: AsyncSession, payment: Payment, payment_intent_id: str, cents: int, reason: Reason
+) -> list[Invoice]:
+    """Credit notes for ``cents``, oldest invoice of the payment first, each for at most
+    what its invoice has not credited yet; an invoice is refunded once nothing is left."""
+    invoices = await invoices_for_payment(session, payment.account_id, payment_intent_id)
     label = "refunded" if reason == "refund" else "disputed and withdrawn"
-    reason_text = f"{amount / 100:.2f} {invoice.currency} {label}"
-    note = await issue_credit_note(
-        session, original=invoice, gross_cents=amount, reason=reason_text
-    )
-    if amount == remaining and invoice.status == "paid":
-        invoice.status = "refunded"
-    return note
+    notes: list[Invoice] = []
+    for invoice in invoices:
+        remaining = invoice.total_cents - await credited_cents(session, invoice)
+        amount = min(cents, remaining)
+        if amount <= 0:
+            continue
+        reason_text = f"{amount / 100:.2f} {invoice.currency} {label}"
+        notes.append(
+            await issue_credit_note(
+                session, original=invoice, gross_cents=amount, reason=reason_text
+            )
+        )
+        if amount == remaining and invoice.status == "paid":
+            invoice.status = "refunded"
+        cents -= amount
+        if cents <= 0:
+            break
+    return notes

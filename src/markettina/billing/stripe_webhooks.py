@@ -9,7 +9,8 @@ an event already processed, and marks it processed together with everything it c
 Handled: ``checkout.session.completed`` and ``checkout.session.async_payment_succeeded``
 (a paid checkout, see purchases), ``charge.refunded`` and ``charge.dispute.funds_withdrawn``
 (see reversals: a dispute reverses tokens when the money actually leaves, not when it is
-opened). Any other type is stored and acknowledged.
+opened), and ``charge.dispute.funds_reinstated`` (see dispute_reinstatements: the money
+came back, so do the tokens the withdrawal took). Any other type is stored and acknowledged.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.sql.expression import bindparam
 
 from markettina.kernel.db.unit_of_work import side_transaction
 
+from .dispute_reinstatements import reinstate_dispute
 from .payment_gateway import GatewayEvent, PaymentGateway
 from .purchases import complete_checkout
 from .reversals import reverse_payment
@@ -33,6 +35,7 @@ Outcome = Literal["processed", "ignored", "duplicate"]
 CHECKOUT_PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 REFUNDED = "charge.refunded"
 DISPUTE_WITHDRAWN = "charge.dispute.funds_withdrawn"
+DISPUTE_REINSTATED = "charge.dispute.funds_reinstated"
 
 _STORE = text(
     "INSERT INTO stripe_events (id, type, payload) VALUES (:id, :type, :payload)"
@@ -80,4 +83,27 @@ async def _process(session: AsyncSession, event: GatewayEvent, *, vat_rate: Deci
             amount_disputed_cents=int(obj.get("amount") or 0),
         )  # fmt: skip
         return payment is not None
+    if event.type == DISPUTE_REINSTATED:
+        payment = await reinstate_dispute(
+            session, payment_intent_id=payment_intent, amount_disputed_cents=_still_disputed(obj)
+        )
+        return payment is not None
     return False
+
+
+def _still_disputed(dispute: dict[str, Any]) -> int:
+    """What a dispute holds once funds came back: nothing when it was won; when it was lost
+    on a payment refunded in part before it, Stripe gives back the part it had refunded
+    (the dispute's positive balance transactions; only those in its currency are comparable)."""
+    amount = int(dispute.get("amount") or 0)
+    if dispute.get("status") == "won":
+        return 0
+    currency = str(dispute.get("currency") or "").lower()
+    back = sum(
+        int(move.get("amount") or 0)
+        for move in dispute.get("balance_transactions") or []
+        if isinstance(move, dict)
+        and int(move.get("amount") or 0) > 0
+        and str(move.get("currency") or "").lower() == currency
+    )
+    return max(amount - back, 0)
