@@ -16,13 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.keyset import newest_first
-from markettina.kernel.db.unit_of_work import side_transaction
-from markettina.kernel.errors import Forbidden
 from markettina.kernel.pagination import Page, page_of
 
 from .models import AdminAuditLog, AdminUser
 from .staff import record_staff_action
 from .staff_auth import Staff
+from .superadmins import require_superadmin
 
 AUDIT_LOG_SEARCH = "audit_log.search"
 ANY_SUFFIX = ".*"  # an action pattern ending so matches every action under its prefix
@@ -56,11 +55,7 @@ async def search_audit_log(
 ) -> Page[AuditEntry]:
     searched = {k: v.isoformat() if isinstance(v, dt.datetime) else v
                 for k, v in asdict(where).items() if v is not None}  # fmt: skip
-    if not staff.is_superadmin:
-        async with side_transaction(session) as side:
-            await record_staff_action(side, staff=staff, action=AUDIT_LOG_SEARCH,
-                                      details={**searched, "outcome": "refused"})  # fmt: skip
-        raise Forbidden("only a superadmin reads the audit log", code="superadmin_required")
+    await require_superadmin(session, staff=staff, action=AUDIT_LOG_SEARCH, details=searched)
     query = newest_first(
         select(AdminAuditLog, AdminUser.email)
         .join(AdminUser, AdminUser.id == AdminAuditLog.admin_user_id)

@@ -62,3 +62,15 @@ class AuditEntryOut(_Output):
     details: dict[str, Any]
     ip: str | None = Field(description="The staff member's address.")
     created_at: dt.datetime
+
+
+class StaffMemberOut(_Output):
+    id: int
+    email: str
+    full_name: str | None
+    is_superadmin: bool
+    is_active: bool = Field(description="A disabled member cannot sign in; their sessions ended.")
+    mfa_enrolled: bool = Field(description="Whether a TOTP secret is on record.")
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime
+    live_sessions: int = Field(description="Unexpired, unrevoked staff sessions.")

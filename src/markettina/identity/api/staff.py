@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import AwareDatetime
 
 from markettina.kernel.errors import FieldError, ValidationFailed
@@ -26,10 +26,12 @@ from ..schemas_staff import (
     StaffAccountDetailOut,
     StaffAccountOut,
     StaffLoginIn,
+    StaffMemberOut,
     StaffSessionOut,
     SuspendIn,
 )
 from ..staff_auth import RequestClient, StaffMember
+from ..staff_members import list_staff_members, set_staff_member_active
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 
@@ -175,3 +177,41 @@ async def read_audit_log(
         items=[AuditEntryOut(**asdict(entry)) for entry in page.items],
         next_cursor=page.next_cursor,
     )
+
+
+@router.get(
+    "/members", response_model=list[StaffMemberOut], summary="The staff members (superadmins)"
+)
+async def read_staff_members(member: StaffMember, session: Transaction) -> list[StaffMemberOut]:
+    """Every staff member, the first created first: the staff is a handful of people."""
+    members = await list_staff_members(session, staff=member)
+    return [StaffMemberOut(**asdict(view)) for view in members]
+
+
+StaffMemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post(
+    "/members/{member_id}/disable",
+    response_model=StaffMemberOut,
+    summary="Disable a staff member: their sessions end at once (superadmins)",
+)
+async def disable_staff_member(
+    member_id: StaffMemberId, member: StaffMember, session: Transaction
+) -> StaffMemberOut:
+    """Idempotent. 409 `cannot_disable_yourself` for your own id."""
+    view = await set_staff_member_active(session, staff=member, member_id=member_id, active=False)
+    return StaffMemberOut(**asdict(view))
+
+
+@router.post(
+    "/members/{member_id}/enable",
+    response_model=StaffMemberOut,
+    summary="Let a disabled staff member sign in again (superadmins)",
+)
+async def enable_staff_member(
+    member_id: StaffMemberId, member: StaffMember, session: Transaction
+) -> StaffMemberOut:
+    """Idempotent. The sessions ended by disabling stay ended: they sign in anew."""
+    view = await set_staff_member_active(session, staff=member, member_id=member_id, active=True)
+    return StaffMemberOut(**asdict(view))
