@@ -35,14 +35,23 @@ class TestList:
         self, client: httpx.AsyncClient, db: DatabaseURLs, superadmin: StaffSession
     ) -> None:
         other = new_staff_session(db)
-        response = await client.get(PATH, headers=superadmin.headers)
-        assert response.status_code == 200, response.text
-        listed = {m["id"]: m for m in response.json()}
+        listed = {}
+        url = f"{PATH}?limit=1"
+        while url:
+            response = await client.get(url, headers=superadmin.headers)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert len(page["items"]) <= 1
+            listed.update({m["id"]: m for m in page["items"]})
+            url = page["next_cursor"] and f"{PATH}?limit=1&cursor={page['next_cursor']}"
+        assert list(listed) == sorted(listed)
         me, them = listed[superadmin.admin_user_id], listed[other.admin_user_id]
         assert me["is_superadmin"] and not them["is_superadmin"]
         assert them["is_active"] and them["live_sessions"] == 1
         assert them["mfa_enrolled"] is False and them["email"].startswith("staff-")
         assert audited(db, superadmin)[-1][0] == "staff.list"
+        bad = await client.get(f"{PATH}?cursor=WyJ4Il0", headers=superadmin.headers)
+        assert fields(problem(bad, 422)) == ["query.cursor"]
 
 
 class TestDisableAndEnable:

@@ -1,4 +1,4 @@
-"""Superadmins manage the staff over the API: who is on it, and disabling a member or
+"""Superadmins manage the staff over the API: who is on it (paged by id), and disabling a member or
 enabling them again. Disabling ends the member's sessions at once (the session check
 refuses a disabled member on every request, and their sessions are revoked as well, so
 enabling them again revives none: they sign in anew). A superadmin cannot disable
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from markettina.kernel.errors import Conflict, NotFound
+from markettina.kernel.pagination import Page, bad_cursor, decode_cursor, page_of
 
 from .models import AdminSession, AdminUser
 from .staff import record_staff_action
@@ -39,15 +40,31 @@ class StaffMemberView:
     live_sessions: int
 
 
-async def list_staff_members(session: AsyncSession, *, staff: Staff) -> list[StaffMemberView]:
-    """Every staff member, the first created first (the staff is a handful of people)."""
+async def list_staff_members(
+    session: AsyncSession, *, staff: Staff, limit: int, cursor: str | None
+) -> Page[StaffMemberView]:
+    """The staff members, the first created first."""
     await require_superadmin(session, staff=staff, action=STAFF_LIST)
     live = _live_sessions(AdminUser.id).scalar_subquery()
-    rows = await session.execute(select(AdminUser, live.label("live")).order_by(AdminUser.id))
-    members = [_view(member, live_sessions) for member, live_sessions in rows.all()]
+    query = select(AdminUser, live.label("live")).order_by(AdminUser.id).limit(limit + 1)
+    after = _after_id(cursor)
+    if after is not None:
+        query = query.where(AdminUser.id > after)
+    rows = (await session.execute(query)).all()
+    page = page_of([_view(member, live_sessions) for member, live_sessions in rows], limit,
+                   lambda view: (view.id,))  # fmt: skip
     await record_staff_action(session, staff=staff, action=STAFF_LIST,
-                              details={"results": len(members)})  # fmt: skip
-    return members
+                              details={"results": len(page.items)})  # fmt: skip
+    return page
+
+
+def _after_id(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    (value,) = decode_cursor(cursor, 1)
+    if not (value.isascii() and value.isdigit()):
+        raise bad_cursor()
+    return int(value)
 
 
 async def set_staff_member_active(

@@ -41,9 +41,9 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise _bad_cursor() from exc
+        raise bad_cursor() from exc
     if not isinstance(values, list) or len(values) != parts:
-        raise _bad_cursor()
+        raise bad_cursor()
     return [str(v) for v in values]
 
 
@@ -55,10 +55,10 @@ def decode_time_cursor(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | No
     try:
         return dt.datetime.fromisoformat(at), uuid.UUID(row_id)
     except ValueError as exc:
-        raise _bad_cursor() from exc
+        raise bad_cursor() from exc
 
 
-def _bad_cursor() -> ValidationFailed:
+def bad_cursor() -> ValidationFailed:
     return ValidationFailed(
         "the cursor is not one this API issued",
         errors=[FieldError("query.cursor", "not a valid cursor", "invalid_cursor")],

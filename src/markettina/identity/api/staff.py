@@ -180,12 +180,17 @@ async def read_audit_log(
 
 
 @router.get(
-    "/members", response_model=list[StaffMemberOut], summary="The staff members (superadmins)"
+    "/members", response_model=Page[StaffMemberOut], summary="The staff members (superadmins)"
 )
-async def read_staff_members(member: StaffMember, session: Transaction) -> list[StaffMemberOut]:
-    """Every staff member, the first created first: the staff is a handful of people."""
-    members = await list_staff_members(session, staff=member)
-    return [StaffMemberOut(**asdict(view)) for view in members]
+async def read_staff_members(
+    member: StaffMember, session: Transaction, limit: Limit = 50, cursor: Cursor = None
+) -> Page[StaffMemberOut]:
+    """The staff members, the first created first."""
+    page = await list_staff_members(session, staff=member, limit=limit, cursor=cursor)
+    return Page[StaffMemberOut](
+        items=[StaffMemberOut(**asdict(view)) for view in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 StaffMemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
