@@ -206,6 +206,39 @@ def test_staff_create_prints_the_enrolment_uri_once(
     assert again.exit_code == cli.EXIT_USAGE
 
 
+def test_staff_reset_mfa_replaces_the_secret_and_ends_the_sessions(
+    run, fresh_db: DatabaseURLs, monkeypatch
+) -> None:
+    from markettina.kernel.db import bootstrap
+
+    monkeypatch.setenv("MARKETTINA_STAFF_PASSWORD", "a-long-staff-password")
+    monkeypatch.setenv("MARKETTINA_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv(
+        "MARKETTINA_ENCRYPTION_KEYS", '["PzM2Y2E4ZjEtZmFrZS1rZXktZm9yLXRlc3RzLW9ubHk="]'
+    )
+    created = run("staff", "create", "--email", "lost@example.com", database=fresh_db)
+    assert created.exit_code == 0, created.output
+    with bootstrap.connect(fresh_db.owner) as conn:
+        conn.execute(
+            "INSERT INTO admin_sessions (admin_user_id, token_hash, expires_at) SELECT id, "
+            "'digest', now() + interval '1 hour' FROM admin_users WHERE email = 'lost@example.com'"
+        )
+    reset = run("staff", "reset-mfa", "--email", "LOST@example.com", database=fresh_db)
+    assert reset.exit_code == 0, reset.output
+    assert reset.stdout.startswith("otpauth://totp/")
+    assert reset.stdout.split("secret=")[1][:16] != created.stdout.split("secret=")[1][:16]
+    with bootstrap.connect(fresh_db.owner) as conn:
+        live = conn.execute("SELECT count(*) FROM admin_sessions WHERE revoked_at IS NULL")
+        assert live.fetchone() == (0,)
+        [(action, details)] = conn.execute(
+            "SELECT action, details FROM admin_audit_logs WHERE action = 'staff.mfa_reset'"
+        ).fetchall()
+        assert details == {"sessions_ended": 1}
+    unknown = run("staff", "reset-mfa", "--email", "nobody@example.com", database=fresh_db)
+    assert unknown.exit_code == cli.EXIT_USAGE
+    assert "no staff member" in unknown.output
+
+
 def test_secrets_rotate_reencrypts_social_tokens(run, fresh_db: DatabaseURLs, monkeypatch) -> None:
     from markettina.kernel.db import bootstrap
     from markettina.kernel.security import SecretBox

@@ -14,8 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -456,6 +457,44 @@ def docs_database(
             bootstrap.drop_database(target.admin, target.database)
 
 
+def _staff_work(work: Callable[[Any, Any], Awaitable[str]], failing: str) -> str:
+    """Run ``work(session, box)`` in one transaction as the app role, with the service's
+    secrets; a refusal exits with EXIT_USAGE, an unreachable database with EXIT_DATABASE."""
+    import asyncio
+
+    from sqlalchemy.exc import DBAPIError
+
+    from .kernel.db.engine import open_database
+    from .kernel.errors import MarkettinaError
+    from .kernel.secrets_store import resolve_secrets
+
+    settings = get_settings()
+    choice = resolve_server(settings)
+    secrets = resolve_secrets(
+        secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
+        encryption_keys=[key.get_secret_value() for key in settings.encryption_keys],
+        data_dir=settings.data_dir,
+        production=settings.environment == "production",
+    )
+
+    async def run() -> str:
+        database = open_database(choice.urls.app, pool_size=1, max_overflow=0)
+        try:
+            async with database.sessions() as session, session.begin():
+                return await work(session, secrets.box)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except MarkettinaError as exc:
+        problems = "; ".join(f"{error.field}: {error.message}" for error in exc.errors)
+        fail(f"{exc.detail} ({problems})" if problems else exc.detail, EXIT_USAGE)
+    except DBAPIError as exc:
+        first_line = str(exc.orig).strip().splitlines()[0]
+        fail(f"{failing}: {first_line}", EXIT_DATABASE)
+
+
 @staff_app.command("create")
 def staff_create(
     email: Annotated[str, typer.Option(help="Their e-mail address: their staff login.")],
@@ -474,49 +513,31 @@ def staff_create(
 ) -> None:
     """Create a staff member and print their TOTP enrolment URI (otpauth://) once: scan it
     into an authenticator app now, it cannot be shown again."""
-    import asyncio
-
-    from sqlalchemy.exc import DBAPIError
-
     from .identity.staff import create_staff_member
-    from .kernel.db.engine import open_database
-    from .kernel.errors import MarkettinaError
-    from .kernel.secrets_store import resolve_secrets
 
-    settings = get_settings()
-    choice = resolve_server(settings)
-    secrets = resolve_secrets(
-        secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
-        encryption_keys=[key.get_secret_value() for key in settings.encryption_keys],
-        data_dir=settings.data_dir,
-        production=settings.environment == "production",
-    )
+    async def create(session: Any, box: Any) -> str:
+        return await create_staff_member(
+            session, email=email, password=password, full_name=full_name,
+            superadmin=superadmin, box=box,
+        )  # fmt: skip
 
-    async def create() -> str:
-        database = open_database(choice.urls.app, pool_size=1, max_overflow=0)
-        try:
-            async with database.sessions() as session, session.begin():
-                return await create_staff_member(
-                    session,
-                    email=email,
-                    password=password,
-                    full_name=full_name,
-                    superadmin=superadmin,
-                    box=secrets.box,
-                )
-        finally:
-            await database.dispose()
-
-    try:
-        uri = asyncio.run(create())
-    except MarkettinaError as exc:
-        problems = "; ".join(f"{error.field}: {error.message}" for error in exc.errors)
-        fail(f"{exc.detail} ({problems})" if problems else exc.detail, EXIT_USAGE)
-    except DBAPIError as exc:
-        first_line = str(exc.orig).strip().splitlines()[0]
-        fail(f"cannot create the staff member: {first_line}", EXIT_DATABASE)
-    typer.echo(uri)
+    typer.echo(_staff_work(create, "cannot create the staff member"))
     console.print("staff member created: enrol the URI above in an authenticator app now")
+
+
+@staff_app.command("reset-mfa")
+def staff_reset_mfa(
+    email: Annotated[str, typer.Option(help="The staff member's e-mail address.")],
+) -> None:
+    """Give a staff member who lost their authenticator a new TOTP secret: the old codes
+    stop working and their sessions end. Prints the new enrolment URI (otpauth://) once."""
+    from .identity.staff import reset_staff_mfa
+
+    async def reset(session: Any, box: Any) -> str:
+        return await reset_staff_mfa(session, email=email, box=box)
+
+    typer.echo(_staff_work(reset, "cannot reset the staff member's MFA"))
+    console.print("TOTP secret replaced: enrol the URI above in an authenticator app now")
 
 
 @secrets_app.command("rotate")

@@ -53,6 +53,7 @@ STAFF_PASSWORD_MIN = 12
 LOGIN = "staff.login"
 LOGOUT = "staff.logout"
 CREATED = "staff.created"
+MFA_RESET = "staff.mfa_reset"
 ACCOUNT_SEARCH = "account.search"
 ACCOUNT_VIEW = "account.view"
 ACCOUNT_SUSPEND = "account.suspend"
@@ -123,6 +124,29 @@ async def create_staff_member(
         target_type="admin_user", target_id=str(member_id), details={"superadmin": superadmin},
     )  # fmt: skip
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+
+
+async def reset_staff_mfa(session: AsyncSession, *, email: str, box: SecretBox) -> str:
+    """A new TOTP secret for a staff member who lost their authenticator; the old one
+    stops working and so do their sessions. Returns the enrolment URI, shown once."""
+    member = await _member_by_email(session, email, lock=True)
+    if member is None:
+        raise NotFound("no staff member has this e-mail address", code="staff_member_not_found")
+    secret = new_totp_secret()
+    member.mfa_secret_encrypted = box.encrypt(secret)
+    revoked = await session.execute(
+        update(AdminSession)
+        .where(AdminSession.admin_user_id == member.id, AdminSession.revoked_at.is_(None))
+        .values(revoked_at=_now())
+        .returning(AdminSession.id)
+    )
+    await session.flush()
+    await _record(
+        session, admin_user_id=member.id, action=MFA_RESET, ip=None,
+        target_type="admin_user", target_id=str(member.id),
+        details={"sessions_ended": len(revoked.all())},
+    )  # fmt: skip
+    return pyotp.TOTP(secret).provisioning_uri(name=member.email, issuer_name=TOTP_ISSUER)
 
 
 # --- sessions -------------------------------------------------------------------------------
