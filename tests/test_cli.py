@@ -230,8 +230,8 @@ def test_staff_reset_mfa_replaces_the_secret_and_ends_the_sessions(
     with bootstrap.connect(fresh_db.owner) as conn:
         live = conn.execute("SELECT count(*) FROM admin_sessions WHERE revoked_at IS NULL")
         assert live.fetchone() == (0,)
-        [(action, details)] = conn.execute(
-            "SELECT action, details FROM admin_audit_logs WHERE action = 'staff.mfa_reset'"
+        [(details,)] = conn.execute(
+            "SELECT details FROM admin_audit_logs WHERE action = 'staff.mfa_reset'"
         ).fetchall()
         assert details == {"sessions_ended": 1}
     unknown = run("staff", "reset-mfa", "--email", "nobody@example.com", database=fresh_db)
