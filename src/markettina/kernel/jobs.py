@@ -6,7 +6,9 @@ back leaves no job behind, and one that commits never loses its job.
 
 from __future__ import annotations
 
+import time
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import procrastinate
 import psycopg
@@ -27,6 +29,23 @@ FINISHED_JOBS_KEPT_HOURS = 24 * 7
 EVENT_MONTHS_AHEAD = 3
 
 
+CHECK_IDLE_AFTER_SECONDS = 1.0
+_last_returned: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
+
+
+async def _note_return(connection: psycopg.AsyncConnection[Any]) -> None:
+    _last_returned[connection] = time.monotonic()
+
+
+async def _check_if_idle(connection: psycopg.AsyncConnection[Any]) -> None:
+    """Check a connection that sat idle (the server may have dropped it meanwhile); one
+    back from work within the last second is not (a worker takes one per job fetched and
+    per job finished, and a check is a round trip each time)."""
+    returned = _last_returned.get(connection)
+    if returned is None or time.monotonic() - returned > CHECK_IDLE_AFTER_SECONDS:
+        await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+
+
 async def open_job_queue(conninfo: str, *, max_size: int = 4) -> psycopg_pool.AsyncConnectionPool:
     """Open the queue on its own pool (the caller closes the returned pool at shutdown)."""
     pool = psycopg_pool.AsyncConnectionPool(
@@ -34,7 +53,8 @@ async def open_job_queue(conninfo: str, *, max_size: int = 4) -> psycopg_pool.As
         min_size=1,
         max_size=max_size,
         open=False,
-        check=psycopg_pool.AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_note_return,
     )
     await pool.open(wait=True, timeout=30)
     # a fresh connector per opening: procrastinate keeps an external pool after closing,

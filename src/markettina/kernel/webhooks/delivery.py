@@ -7,6 +7,10 @@
    exponential backoff, or abandonment once the endpoint's retries are spent; the
    endpoint's counters and failure run follow, and a long run disables it.
 
+Claim and record are one statement each when the attempt goes as usual (with the tenant
+set in the same round trip, ``attempt_statements``); the rarer turns (a lease run out, an
+endpoint gone, a retry to queue, an endpoint to disable) take the ORM path after it.
+
 A worker that dies between 1 and 3 leaves the delivery 'delivering'; once its lease runs
 out it is due again (the sweep queues it), and the next claim logs the lost attempt as
 'interrupted'. A claim that finds the delivery not due (done, or another worker on it)
@@ -27,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from markettina.settings import Settings
 
-from ..db.unit_of_work import unit_of_work
 from ..events import record
 from ..models import Webhook, WebhookAttempt, WebhookDelivery
 from ..security import SecretBox
+from .attempt_statements import CLAIM, RECORD, in_tenant
 from .events import WebhookEndpointDisabled
 from .payloads import request_body, request_headers
 from .sender import SendResult, WebhookSender
@@ -93,8 +97,9 @@ async def attempt_delivery(
     policy: DeliveryPolicy,
     requeue: Requeue,
 ) -> str | None:
-    """Make one attempt if the delivery is due; its status afterwards (None: not due)."""
-    async with unit_of_work(sessions, account_id=account_id) as session:
+    """Make one attempt if the delivery is due; its status afterwards (None: not due).
+    Each step is a transaction whose first statement sets the tenant (``in_tenant``)."""
+    async with sessions() as session, session.begin():
         claim = await claim_attempt(
             session, account_id=account_id, delivery_id=delivery_id, box=box, policy=policy
         )
@@ -106,7 +111,7 @@ async def attempt_delivery(
         event_id=claim.event_id, event_type=claim.event_type, delivery_id=claim.delivery_id,
     )  # fmt: skip
     result = await sender.post(claim.url, body, headers)
-    async with unit_of_work(sessions, account_id=account_id) as session:
+    async with sessions() as session, session.begin():
         return await record_outcome(session, claim, result, policy=policy, requeue=requeue)
 
 
@@ -118,6 +123,29 @@ async def claim_attempt(
     box: SecretBox,
     policy: DeliveryPolicy,
 ) -> Claim | None:
+    claimed = await in_tenant(
+        session, account_id, CLAIM, account_id=account_id, delivery_id=delivery_id,
+        lease=policy.lease,
+    )  # fmt: skip
+    if claimed:
+        (row,) = claimed
+        return _claim(account_id, delivery_id, row, box=box, previous=row.previous_secret_encrypted)
+    return await _claim_otherwise(
+        session, account_id=account_id, delivery_id=delivery_id, box=box, policy=policy
+    )
+
+
+async def _claim_otherwise(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    box: SecretBox,
+    policy: DeliveryPolicy,
+) -> Claim | None:
+    """The claim when the one-statement path found nothing to claim: not due or done
+    (nothing), a lease run out (the lost attempt logged as interrupted, then claimed), an
+    endpoint disabled or deleted (abandoned)."""
     row = (
         await session.execute(
             select(
@@ -162,14 +190,23 @@ async def claim_attempt(
     )
     session.add(WebhookAttempt(account_id=account_id, delivery_id=delivery_id, number=number))
     await session.flush()
+    previous = row.previous_secret_encrypted if row.previous_valid else None
+    return _claim(account_id, delivery_id, row, number=number, box=box, previous=previous)
+
+
+def _claim(
+    account_id: uuid.UUID, delivery_id: uuid.UUID, row: Any, *, box: SecretBox,
+    previous: str | None, number: int | None = None,
+) -> Claim:  # fmt: skip
     signing_secrets = [box.decrypt(row.secret_encrypted)]
-    if row.previous_valid:
-        signing_secrets.append(box.decrypt(row.previous_secret_encrypted))
+    if previous is not None:
+        signing_secrets.append(box.decrypt(previous))
     return Claim(
         account_id=account_id, delivery_id=delivery_id, webhook_id=row.webhook_id,
-        number=number, url=row.url, signing_secrets=tuple(signing_secrets),
-        event_id=row.event_id or delivery_id, event_type=row.event_type, payload=row.payload,
-        retry_count=row.retry_count, retry_delay_seconds=row.retry_delay_seconds,
+        number=number if number is not None else row.number, url=row.url,
+        signing_secrets=tuple(signing_secrets), event_id=row.event_id or delivery_id,
+        event_type=row.event_type, payload=row.payload, retry_count=row.retry_count,
+        retry_delay_seconds=row.retry_delay_seconds,
     )  # fmt: skip
 
 
@@ -197,89 +234,24 @@ async def record_outcome(
         next_retry_at = now + dt.timedelta(seconds=delay)
     else:
         status, next_retry_at = "abandoned", None
-    owned = WebhookDelivery.status == "delivering", WebhookDelivery.attempts == claim.number
-    updated = await session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.account_id == claim.account_id,
-            WebhookDelivery.id == claim.delivery_id,
-            *owned,
-        )
-        .values(
-            status=status,
-            next_retry_at=next_retry_at,
-            sent_at=now,
-            response_code=result.status,
-            response_body=result.body,
-            response_time_ms=result.elapsed_ms,
-            last_error=error[:ERROR_MAX_CHARS] if error else None,
-        )
-        .returning(WebhookDelivery.id)
-    )
-    await session.execute(
-        update(WebhookAttempt)
-        .where(
-            WebhookAttempt.account_id == claim.account_id,
-            WebhookAttempt.delivery_id == claim.delivery_id,
-            WebhookAttempt.number == claim.number,
-        )
-        .values(
-            outcome="succeeded" if error is None else "failed",
-            finished_at=now,
-            response_code=result.status,
-            response_time_ms=result.elapsed_ms,
-            error=error[:ERROR_MAX_CHARS] if error else None,
-        )
-    )
-    if updated.first() is None:
+    (row,) = await in_tenant(
+        session, claim.account_id, RECORD, account_id=claim.account_id,
+        delivery_id=claim.delivery_id,
+        number=claim.number, status=status, succeeded=error is None,
+        abandoned=status == "abandoned", next_retry_at=next_retry_at, now=now,
+        response_code=result.status, response_body=result.body,
+        response_time_ms=result.elapsed_ms, error=error[:ERROR_MAX_CHARS] if error else None,
+    )  # fmt: skip
+    if not row.owned:
         return None
     if status == "failed" and next_retry_at is not None:
         await requeue(session, claim.account_id, claim.delivery_id, next_retry_at)
-    await _follow_endpoint(session, claim, status=status, error=error, policy=policy, now=now)
+    if error is not None:
+        long_enough = now - row.failing_since >= dt.timedelta(hours=policy.disable_after_hours)
+        failures = row.consecutive_failures
+        if row.is_active and failures >= policy.disable_after_failures and long_enough:
+            await _disable(session, claim, failures, row.failing_since, error, now)
     return status
-
-
-async def _follow_endpoint(
-    session: AsyncSession,
-    claim: Claim,
-    *,
-    status: str,
-    error: str | None,
-    policy: DeliveryPolicy,
-    now: dt.datetime,
-) -> None:
-    """Counters (deliveries by final state) and the failure run of the endpoint."""
-    where = Webhook.account_id == claim.account_id, Webhook.id == claim.webhook_id
-    if error is None:
-        await session.execute(
-            update(Webhook)
-            .where(*where)
-            .values(
-                successful_deliveries=Webhook.successful_deliveries + 1,
-                last_delivery_at=now,
-                consecutive_failures=0,
-                failing_since=None,
-            )
-        )
-        return
-    changes: dict[str, Any] = {
-        "consecutive_failures": Webhook.consecutive_failures + 1,
-        "failing_since": func.coalesce(Webhook.failing_since, now),
-        "last_delivery_at": now,
-    }
-    if status == "abandoned":
-        changes["failed_deliveries"] = Webhook.failed_deliveries + 1
-    run = (
-        await session.execute(
-            update(Webhook)
-            .where(*where)
-            .values(**changes)
-            .returning(Webhook.consecutive_failures, Webhook.failing_since, Webhook.is_active)
-        )
-    ).one()
-    long_enough = now - run.failing_since >= dt.timedelta(hours=policy.disable_after_hours)
-    if run.is_active and run.consecutive_failures >= policy.disable_after_failures and long_enough:
-        await _disable(session, claim, run.consecutive_failures, run.failing_since, error, now)
 
 
 async def _disable(
