@@ -5,6 +5,7 @@ a dead worker."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -384,6 +385,24 @@ class TestLease:
                                         requeue=Requeued()) is None  # fmt: skip
         assert delivery_row(db, delivery)["status"] == "succeeded"
         assert attempt_outcomes(db, delivery) == ["failed", "succeeded"]
+
+    async def test_two_claims_at_once_make_one_attempt(
+        self, db: DatabaseURLs, database: Database
+    ) -> None:
+        account = new_account(db)
+        new_webhook(db, account)
+        [delivery] = await fan(database, an_event(account))
+
+        async def claim_and_hold() -> bool:
+            async with unit_of_work(database.sessions, account_id=account) as session:
+                claim = await claim_attempt(session, account_id=account, delivery_id=delivery,
+                                            box=BOX, policy=NOW_POLICY)  # fmt: skip
+                await asyncio.sleep(0.3)  # the row stays locked while the other one tries
+                return claim is not None
+
+        assert sorted(await asyncio.gather(claim_and_hold(), claim_and_hold())) == [False, True]
+        assert attempt_outcomes(db, delivery) == ["delivering"]
+        assert delivery_row(db, delivery)["attempts"] == 1
 
 
 class TestSweep:
