@@ -607,20 +607,17 @@ def secrets_rotate(
             await engine.dispose()
 
     report, signing = asyncio.run(rotate())
-    if report.unreadable:
-        ids = ", ".join(str(social_id) for _, social_id in report.unreadable[:5])
-        fail(
-            f"{len(report.unreadable)} social account(s) hold tokens no configured key opens "
-            f"(left as they were; e.g. {ids}); {report.rotated} re-encrypted",
-            EXIT_UNEXPECTED,
+    unreadable = [
+        f"{len(rows)} {holders} no configured key opens (left as they were; e.g. "
+        f"{', '.join(str(row_id) for _, row_id in rows[:5])}); {done} re-encrypted"
+        for rows, holders, done in (
+            (report.unreadable, "social account(s) hold tokens", report.rotated),
+            (signing.unreadable, "webhook(s) hold signing secrets", signing.reencrypted),
         )
-    if signing.unreadable:
-        ids = ", ".join(str(webhook_id) for _, webhook_id in signing.unreadable[:5])
-        fail(
-            f"{len(signing.unreadable)} webhook(s) hold signing secrets no configured key "
-            f"opens (left as they were; e.g. {ids}); {signing.reencrypted} re-encrypted",
-            EXIT_UNEXPECTED,
-        )
+        if rows
+    ]
+    if unreadable:
+        fail("; ".join(unreadable), EXIT_UNEXPECTED)
     console.print(f"re-encrypted the tokens of {report.rotated} social account(s)")
     console.print(f"re-encrypted the signing secrets of {signing.reencrypted} webhook(s)")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from markettina import cli
 from markettina.kernel.db.urls import DatabaseURLs
@@ -197,38 +197,69 @@ def test_the_database_refuses_a_previous_secret_without_its_expiry(db: DatabaseU
         )  # fmt: skip
 
 
+def insert_endpoint(
+    urls: DatabaseURLs, account: object, name: str, box: SecretBox, previous: str | None
+) -> None:
+    sql(
+        urls, "INSERT INTO webhooks (account_id, name, url, events, secret_encrypted, "
+        "previous_secret_encrypted, previous_secret_expires_at) VALUES (%s, %s, "
+        "'https://h.example/', '{*}', %s, %s, CASE WHEN %s THEN now() + interval '1 h' END)",
+        account, name, box.encrypt(f"whsec_{name}"), box.encrypt(previous) if previous else None,
+        previous is not None,
+    )  # fmt: skip
+
+
+def secrets_rotate(urls: DatabaseURLs, monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> Result:
+    url = urls.admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    monkeypatch.setenv("MARKETTINA_DATABASE_URL", url)
+    monkeypatch.setenv("MARKETTINA_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("MARKETTINA_ENCRYPTION_KEYS", json.dumps(keys))
+    get_settings.cache_clear()
+    try:  # one row per batch: the batches follow each other
+        return CliRunner().invoke(cli.app, ["secrets", "rotate", "--batch-size", "1"])
+    finally:
+        get_settings.cache_clear()
+
+
+def opened_secrets(urls: DatabaseURLs, box: SecretBox) -> list[tuple[str, str, str | None]]:
+    rows = sql(
+        urls, "SELECT name, secret_encrypted, previous_secret_encrypted FROM webhooks ORDER BY name"
+    )
+    return [
+        (name, box.decrypt(current), previous and box.decrypt(previous))
+        for name, current, previous in rows
+    ]
+
+
 def test_secrets_rotate_reencrypts_both_signing_secrets_with_the_first_key(
     fresh_db: DatabaseURLs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old_key, new_key = SecretBox.new_key(), SecretBox.new_key()
-    old_box = SecretBox([old_key])
     account = new_account(fresh_db)
-    for name, previous in (("graced", "whsec_before"), ("plain", None)):
-        sql(
-            fresh_db, "INSERT INTO webhooks (account_id, name, url, events, secret_encrypted, "
-            "previous_secret_encrypted, previous_secret_expires_at) VALUES (%s, %s, "
-            "'https://h.example/', '{*}', %s, %s, CASE WHEN %s THEN now() + interval '1 h' END)",
-            account, name, old_box.encrypt(f"whsec_{name}"),
-            old_box.encrypt(previous) if previous else None, previous is not None,
-        )  # fmt: skip
-    url = fresh_db.admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    monkeypatch.setenv("MARKETTINA_DATABASE_URL", url)
-    monkeypatch.setenv("MARKETTINA_SECRET_KEY", "k" * 48)
-    monkeypatch.setenv("MARKETTINA_ENCRYPTION_KEYS", f'["{new_key}", "{old_key}"]')
-    get_settings.cache_clear()
-    try:  # one row per batch: the batches follow each other
-        result = CliRunner().invoke(cli.app, ["secrets", "rotate", "--batch-size", "1"])
-    finally:
-        get_settings.cache_clear()
+    insert_endpoint(fresh_db, account, "graced", SecretBox([old_key]), "whsec_before")
+    insert_endpoint(fresh_db, account, "plain", SecretBox([old_key]), None)
+    result = secrets_rotate(fresh_db, monkeypatch, [new_key, old_key])
     assert result.exit_code == 0, result.output
     assert "signing secrets of 2 webhook(s)" in result.output
-    rows = sql(
-        fresh_db,
-        "SELECT name, secret_encrypted, previous_secret_encrypted FROM webhooks ORDER BY name",
-    )
-    new_box = SecretBox([new_key])
-    opened = [
-        (name, new_box.decrypt(current), previous and new_box.decrypt(previous))
-        for name, current, previous in rows
-    ]
-    assert opened == [("graced", "whsec_graced", "whsec_before"), ("plain", "whsec_plain", None)]
+    assert opened_secrets(fresh_db, SecretBox([new_key])) == [
+        ("graced", "whsec_graced", "whsec_before"), ("plain", "whsec_plain", None),
+    ]  # fmt: skip
+
+
+def test_secrets_no_key_opens_are_named_and_left_as_they_were(
+    fresh_db: DatabaseURLs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_key, new_key, lost_key = (SecretBox.new_key() for _ in range(3))
+    account = new_account(fresh_db)
+    insert_endpoint(fresh_db, account, "lost", SecretBox([lost_key]), "whsec_before")
+    insert_endpoint(fresh_db, account, "plain", SecretBox([old_key]), None)
+    result = secrets_rotate(fresh_db, monkeypatch, [new_key, old_key])
+    assert result.exit_code == cli.EXIT_UNEXPECTED, result.output
+    output = " ".join(result.output.split())
+    assert "1 webhook(s) hold signing secrets no configured key opens" in output
+    assert "1 re-encrypted" in output
+    assert opened_secrets(fresh_db, SecretBox([new_key, lost_key])) == [
+        ("lost", "whsec_lost", "whsec_before"), ("plain", "whsec_plain", None),
+    ]  # fmt: skip
+    [(lost,)] = sql(fresh_db, "SELECT secret_encrypted FROM webhooks WHERE name = 'lost'")
+    assert SecretBox([lost_key]).decrypt(lost) == "whsec_lost"  # untouched
