@@ -555,16 +555,12 @@ def secrets_rotate(
     from sqlalchemy.pool import NullPool
 
     from .identity.social_health import (
-        RotationReport,
         count_social_tokens,
         rotate_social_tokens,
     )
+    from .kernel.db.reencryption import ReencryptionReport
     from .kernel.secrets_store import resolve_secrets
-    from .kernel.webhooks.reencryption import (
-        ReencryptionReport,
-        count_signing_secrets,
-        reencrypt_signing_secrets,
-    )
+    from .kernel.webhooks.reencryption import count_signing_secrets, reencrypt_signing_secrets
 
     settings = get_settings()
     keys = [k.get_secret_value() for k in settings.encryption_keys]
@@ -581,7 +577,7 @@ def secrets_rotate(
         TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), console=console
     )
 
-    async def rotate() -> tuple[RotationReport, ReencryptionReport]:
+    async def rotate() -> tuple[ReencryptionReport, ReencryptionReport]:
         engine = create_async_engine(choice.urls.owner, poolclass=NullPool)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
@@ -611,14 +607,14 @@ def secrets_rotate(
         f"{len(rows)} {holders} no configured key opens (left as they were; e.g. "
         f"{', '.join(str(row_id) for _, row_id in rows[:5])}); {done} re-encrypted"
         for rows, holders, done in (
-            (report.unreadable, "social account(s) hold tokens", report.rotated),
+            (report.unreadable, "social account(s) hold tokens", report.reencrypted),
             (signing.unreadable, "webhook(s) hold signing secrets", signing.reencrypted),
         )
         if rows
     ]
     if unreadable:
         fail("; ".join(unreadable), EXIT_UNEXPECTED)
-    console.print(f"re-encrypted the tokens of {report.rotated} social account(s)")
+    console.print(f"re-encrypted the tokens of {report.reencrypted} social account(s)")
     console.print(f"re-encrypted the signing secrets of {signing.reencrypted} webhook(s)")
 
 

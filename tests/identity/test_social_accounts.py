@@ -28,6 +28,7 @@ from markettina.identity.social_tasks import check_social_accounts_job
 from markettina.kernel import jobs
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.engine import Database, open_database
+from markettina.kernel.db.reencryption import ReencryptionReport
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
 from markettina.kernel.jobs import configure_maintenance, job_queue
@@ -429,7 +430,7 @@ class TestKeyRotation:
         batches: list[int] = []
         rotating = SecretBox([new_key, old_key])
 
-        async def rotate(session: AsyncSession) -> social_health.RotationReport:
+        async def rotate(session: AsyncSession) -> ReencryptionReport:
             total = await social_health.count_social_tokens(session=session)
             assert total == 6
             return await social_health.rotate_social_tokens(
@@ -437,7 +438,7 @@ class TestKeyRotation:
             )
 
         report = await owner_session_run(fresh_db, rotate)
-        assert report.rotated == 5
+        assert report.reencrypted == 5
         assert [platform_user_id for platform_user_id in [
             sql(fresh_db, "SELECT platform_user_id FROM social_accounts WHERE id = %s", i)[0][0]
             for _, i in report.unreadable

@@ -31,17 +31,20 @@ class Received:
     at: float
 
     def signature_valid(self, secret: str, *, tolerance_seconds: float = 300) -> bool:
-        """Stripe-style: t=<unix>,v1=<hex hmac-sha256(secret, "<t>.<body>")>, recent."""
-        parts = dict(
-            item.split("=", 1) for item in self.headers.get("markettina-signature", "").split(",")
-        )
-        timestamp = parts.get("t", "")
+        """Stripe-style: t=<unix>,v1=<hex hmac-sha256(secret, "<t>.<body>")>[,v1=...],
+        recent; valid if any v1 is the secret's."""
+        pairs = [
+            item.partition("=")[::2]
+            for item in self.headers.get("markettina-signature", "").split(",")
+        ]
+        timestamp = next((value for name, value in pairs if name == "t"), "")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance_seconds:
             return False
         expected = hmac.new(
             secret.encode(), timestamp.encode() + b"." + self.body, hashlib.sha256
         ).hexdigest()
-        return hmac.compare_digest(expected, parts.get("v1", ""))
+        # during a secret's grace period the header carries one v1 per secret: any may match
+        return any(hmac.compare_digest(expected, value) for name, value in pairs if name == "v1")
 
 
 class WebhookReceiver:

@@ -9,11 +9,15 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import exists, func, select, tuple_, update
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from markettina.kernel.db.reencryption import (
+    ReencryptionReport,
+    count_encrypted,
+    reencrypt_columns,
+)
 from markettina.kernel.logs import get_logger
 from markettina.kernel.security import SecretBox
 
@@ -37,20 +41,12 @@ log = get_logger(__name__)
 Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-@dataclass(frozen=True)
-class RotationReport:
-    rotated: int
-    unreadable: tuple[tuple[uuid.UUID, uuid.UUID], ...]  # (account_id, id) no key decrypts
+# the columns ``markettina secrets rotate`` re-encrypts
+TOKEN_COLUMNS = (SocialAccount.access_token_encrypted, SocialAccount.refresh_token_encrypted)
 
 
 async def count_social_tokens(*, session: AsyncSession) -> int:
-    return (await session.scalars(select(func.count()).where(_holds_tokens()))).one()
-
-
-def _holds_tokens() -> Any:
-    return (SocialAccount.access_token_encrypted.is_not(None)) | (
-        SocialAccount.refresh_token_encrypted.is_not(None)
-    )
+    return await count_encrypted(session, TOKEN_COLUMNS)
 
 
 async def rotate_social_tokens(
@@ -59,54 +55,13 @@ async def rotate_social_tokens(
     box: SecretBox,
     batch_size: int = ROTATION_BATCH,
     on_batch: Callable[[int], None] | None = None,
-) -> RotationReport:
+) -> ReencryptionReport:
     """Re-encrypt every stored token with the box's first key (``markettina secrets rotate``);
     afterwards the older keys can be removed. ``session`` belongs to the owner: it sees every
     account. Rows are locked batch by batch, so a concurrent refresh waits for its row."""
-    rotated, unreadable = 0, []
-    after: tuple[uuid.UUID, uuid.UUID] | None = None
-    while True:
-        query = (
-            select(
-                SocialAccount.account_id,
-                SocialAccount.id,
-                SocialAccount.access_token_encrypted,
-                SocialAccount.refresh_token_encrypted,
-            )
-            .where(_holds_tokens())
-            .order_by(SocialAccount.account_id, SocialAccount.id)
-            .limit(batch_size)
-            .with_for_update()
-        )
-        if after is not None:
-            query = query.where(tuple_(SocialAccount.account_id, SocialAccount.id) > after)
-        rows = (await session.execute(query)).all()
-        if not rows:
-            break
-        changes = []
-        for row in rows:
-            try:
-                access = _rotate(box, row.access_token_encrypted)
-                refresh = _rotate(box, row.refresh_token_encrypted)
-            except ValueError:
-                unreadable.append((row.account_id, row.id))
-                continue
-            changes.append({"account_id": row.account_id, "id": row.id,
-                            "access_token_encrypted": access,
-                            "refresh_token_encrypted": refresh})  # fmt: skip
-        if changes:
-            await session.execute(update(SocialAccount), changes)  # by primary key
-        rotated += len(changes)
-        after = (rows[-1].account_id, rows[-1].id)
-        if on_batch is not None:
-            on_batch(len(rows))
-    return RotationReport(rotated=rotated, unreadable=tuple(unreadable))
-
-
-def _rotate(box: SecretBox, ciphertext: str | None) -> str | None:
-    # decrypt + encrypt rather than box.rotate(): rotate lets cryptography's InvalidToken out
-    # instead of the ValueError decrypt raises for a secret no configured key opens
-    return box.encrypt(box.decrypt(ciphertext)) if ciphertext is not None else None
+    return await reencrypt_columns(
+        session, TOKEN_COLUMNS, box=box, batch_size=batch_size, on_batch=on_batch
+    )
 
 
 @dataclass
