@@ -115,6 +115,33 @@ class TestTokensComeBack:
         }
         assert balance(db, owner.account_id) == 1100
 
+    async def test_a_withdrawal_delivered_after_its_reinstatement_takes_nothing(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, fake_stripe: FakeStripe, owner: Member
+    ) -> None:
+        """Stripe does not promise the order of deliveries: the won dispute's reinstatement
+        may come first. The withdrawal then changes nothing, and issues no credit note."""
+        session = await buy(client, fake_stripe, owner, new_package(db, tokens=1000,
+                                                                    price_cents=10000))  # fmt: skip
+        await win(client, fake_stripe, session, 10000)
+        await withdraw(client, fake_stripe, session, 10000)
+        assert balance(db, owner.account_id) == 1000
+        assert tokens_of(payment_of(db, session)) == ("succeeded", 0, 0, 0)
+        assert [i["kind"] for i in invoices_of(db, owner.account_id)] == ["invoice"]
+
+    async def test_a_late_withdrawal_of_a_lost_dispute_takes_what_stayed_lost(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, fake_stripe: FakeStripe, owner: Member
+    ) -> None:
+        """A dispute lost after a partial refund: Stripe gives the refunded part back. Its
+        withdrawal, delivered after that, takes only what the dispute still holds."""
+        session = await buy(client, fake_stripe, owner, new_package(db, tokens=1000,
+                                                                    price_cents=10000))  # fmt: skip
+        lost = fake_stripe.dispute_of(session, amount=10000, reinstated=3000)
+        payload = fake_stripe.event(REINSTATED, lost)
+        assert (await deliver(client, payload)).json()["outcome"] == "processed"
+        await withdraw(client, fake_stripe, session, 10000)
+        assert payment_of(db, session)["amount_disputed_cents"] == 7000
+        assert balance(db, owner.account_id) == 300
+
     async def test_tokens_spent_before_the_withdrawal_are_not_given_back(
         self, client: httpx.AsyncClient, db: DatabaseURLs, fake_stripe: FakeStripe, owner: Member
     ) -> None:

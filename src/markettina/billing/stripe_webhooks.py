@@ -10,7 +10,9 @@ Handled: ``checkout.session.completed`` and ``checkout.session.async_payment_suc
 (a paid checkout, see purchases), ``charge.refunded`` and ``charge.dispute.funds_withdrawn``
 (see reversals: a dispute reverses tokens when the money actually leaves, not when it is
 opened), and ``charge.dispute.funds_reinstated`` (see dispute_reinstatements: the money
-came back, so do the tokens the withdrawal took). Any other type is stored and acknowledged.
+came back, so do the tokens the withdrawal took; a withdrawal delivered after its
+reinstatement takes no more than the reinstated dispute holds). Any other type is stored
+and acknowledged.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from markettina.kernel.db.unit_of_work import side_transaction
 from .dispute_reinstatements import reinstate_dispute
 from .payment_gateway import GatewayEvent, PaymentGateway
 from .purchases import complete_checkout
-from .reversals import reverse_payment
+from .reversals import locked_payment, reverse_payment
 
 Outcome = Literal["processed", "ignored", "duplicate"]
 
@@ -43,6 +45,11 @@ _STORE = text(
 ).bindparams(bindparam("payload", type_=JSONB))
 _LOCK = text("SELECT processed_at FROM stripe_events WHERE id = :id FOR UPDATE")
 _PROCESSED = text("UPDATE stripe_events SET processed_at = now() WHERE id = :id")
+# the dispute objects of a dispute's reinstatements already processed
+_REINSTATEMENTS = text(
+    "SELECT payload #> '{data,object}' FROM stripe_events WHERE type = :type"
+    " AND processed_at IS NOT NULL AND payload #>> '{data,object,id}' = :dispute_id"
+)
 
 
 async def receive_stripe_event(
@@ -78,9 +85,13 @@ async def _process(session: AsyncSession, event: GatewayEvent, *, vat_rate: Deci
         )  # fmt: skip
         return payment is not None
     if event.type == DISPUTE_WITHDRAWN:
+        # the payment locked first: a reinstatement of this dispute is processed either
+        # before (and found below) or after this withdrawal, never beside it
+        if await locked_payment(session, payment_intent) is None:
+            return False
         payment = await reverse_payment(
             session, payment_intent_id=payment_intent, reason="dispute",
-            amount_disputed_cents=int(obj.get("amount") or 0),
+            amount_disputed_cents=await _withdrawn(session, obj),
         )  # fmt: skip
         return payment is not None
     if event.type == DISPUTE_REINSTATED:
@@ -89,6 +100,20 @@ async def _process(session: AsyncSession, event: GatewayEvent, *, vat_rate: Deci
         )
         return payment is not None
     return False
+
+
+async def _withdrawn(session: AsyncSession, dispute: dict[str, Any]) -> int:
+    """What a withdrawal takes: the disputed amount, unless Stripe delivered it after a
+    reinstatement of the same dispute (events may come out of order): then no more than
+    what the dispute held once funds came back (nothing, when it was won)."""
+    amount = int(dispute.get("amount") or 0)
+    dispute_id = dispute.get("id")
+    if not isinstance(dispute_id, str):
+        return amount
+    found = await session.execute(
+        _REINSTATEMENTS, {"type": DISPUTE_REINSTATED, "dispute_id": dispute_id}
+    )
+    return min([amount, *(_still_disputed(later) for (later,) in found)])
 
 
 def _still_disputed(dispute: dict[str, Any]) -> int:
