@@ -14,8 +14,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from markettina import cli
-from markettina.kernel.db.urls import DatabaseURLs
+from markettina.kernel import jobs
+from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
 from markettina.kernel.security import SecretBox
+from markettina.kernel.webhooks.tasks import forget_expired_webhook_secrets
 from markettina.settings import get_settings
 from tests.support.api import api_client
 from tests.support.checks import fields, problem, sql
@@ -114,6 +116,23 @@ class TestGracePeriod:
         assert v1_signers(after, new, old) == [new]
         read = await client.get(f"/v1/webhooks/{hook['id']}", headers=owner.headers)
         assert read.json()["previous_secret_expires_at"] is None
+
+    async def test_an_expired_previous_secret_is_forgotten_daily(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member,
+        receiver: WebhookReceiver,
+    ) -> None:  # fmt: skip
+        expired, live = [await new_endpoint(client, owner, receiver) for _ in range(2)]
+        for hook in (expired, live):
+            await rotate(client, owner, hook, expires_in_seconds=3600)
+        sql(db, "UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 second' "
+                "WHERE id = %s", expired["id"])  # fmt: skip
+        jobs.configure_maintenance(as_libpq_url(db.owner))
+        assert await forget_expired_webhook_secrets(timestamp=0) >= 1  # other tests' too
+        assert stored_secrets(db, expired)[1] is None
+        assert stored_secrets(db, live)[1] is not None
+        read = await client.get(f"/v1/webhooks/{expired['id']}", headers=owner.headers)
+        assert read.json()["version"] == 2  # what clients hold is unchanged
+        assert await forget_expired_webhook_secrets(timestamp=0) == 0
 
     async def test_without_a_grace_period_the_old_secret_stops_at_once(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member,

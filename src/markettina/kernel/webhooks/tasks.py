@@ -134,3 +134,15 @@ def _box_for(
         secret_key=secret_key, encryption_keys=list(keys), data_dir=Path(data_dir),
         production=production,
     ).box  # fmt: skip
+
+
+@job_queue.periodic(cron="47 2 * * *", periodic_id="forget-expired-webhook-secrets")
+@job_queue.task(
+    name="kernel.forget_expired_webhook_secrets", queue="maintenance",
+    queueing_lock="webhook-secrets",
+)  # fmt: skip
+async def forget_expired_webhook_secrets(timestamp: int) -> int:
+    """Drop the secrets that rotations replaced once their grace period is over; how many."""
+    async with await maintenance_connection() as conn:
+        row = await (await conn.execute("SELECT forget_expired_webhook_secrets()")).fetchone()
+        return int(row[0]) if row else 0
