@@ -1,10 +1,11 @@
-"""Background jobs of the identity context."""
+"""Background jobs of the identity context: e-mail, and the daily purge of expired
+sign-in tokens."""
 
 from __future__ import annotations
 
 from procrastinate import RetryStrategy
 
-from markettina.kernel.jobs import job_queue
+from markettina.kernel.jobs import job_queue, maintenance_connection
 from markettina.kernel.logs import get_logger
 
 from .mail import EmailMessage, bound_mailer
@@ -20,3 +21,15 @@ async def send_email(to: str, subject: str, text: str) -> None:
     """Deliver one e-mail through the mailer the worker bound at start."""
     await bound_mailer().send(EmailMessage(to=to, subject=subject, text=text))
     log.info("email_sent", subject=subject)
+
+
+@job_queue.periodic(cron="53 2 * * *", periodic_id="purge-sign-in-tokens")
+@job_queue.task(
+    name="identity.purge_sign_in_tokens", queue="maintenance", queueing_lock="sign-in-tokens"
+)
+async def purge_sign_in_tokens(timestamp: int) -> int:
+    """Refresh tokens and e-mail links expired for a week (the first token of a live
+    session stays: it tells when the session signed in); how many rows went."""
+    async with await maintenance_connection() as conn:
+        row = await (await conn.execute("SELECT purge_expired_sign_in_tokens()")).fetchone()
+        return int(row[0]) if row else 0
