@@ -23,21 +23,18 @@ from .invoices import invoices_for_payment, issue_rebill_invoice
 from .ledger import credit_tokens, tokens_moved
 from .models import Invoice, Payment
 from .payment_events import PaymentDisputeReinstated
-from .reversals import dispute_reversal_prefix, locked_payment, reversed_cents, tokens_for
+from .reversals import dispute_reversal_prefix, reversed_cents, tokens_for
 
 
 async def reinstate_dispute(
-    session: AsyncSession, *, payment_intent_id: str, amount_disputed_cents: int
-) -> Payment | None:
-    """Bring the payment's disputed total down to ``amount_disputed_cents`` (what the
-    dispute still holds after its reinstatements); None if the payment is not ours."""
-    payment = await locked_payment(session, payment_intent_id)
-    if payment is None:
-        return None
+    session: AsyncSession, payment: Payment, *, amount_disputed_cents: int
+) -> None:
+    """Bring the disputed total of ``payment`` (``locked_payment``'s) down to
+    ``amount_disputed_cents`` (what the dispute still holds after its reinstatements)."""
     still_disputed = max(min(payment.amount_disputed_cents, amount_disputed_cents), 0)
     reinstated = payment.amount_disputed_cents - still_disputed
     if reinstated <= 0:
-        return payment
+        return
 
     before = reversed_cents(payment)
     payment.amount_disputed_cents = still_disputed
@@ -45,7 +42,7 @@ async def reinstate_dispute(
     restored, cleared = await _give_tokens_back(session, payment)
     if payment.status == "refunded" and after < payment.amount_cents:
         payment.status = "succeeded"
-    invoice = await _bill_again(session, payment, payment_intent_id, before - after)
+    invoice = await _bill_again(session, payment, before - after)
     await session.flush()
     await record(
         session,
@@ -57,7 +54,6 @@ async def reinstate_dispute(
         account_id=payment.account_id,
         aggregate_id=payment.id,
     )  # fmt: skip
-    return payment
 
 
 def restoration_prefix(payment: Payment) -> str:
@@ -95,14 +91,12 @@ async def _moved(session: AsyncSession, payment: Payment, key_prefix: str) -> in
     )  # fmt: skip
 
 
-async def _bill_again(
-    session: AsyncSession, payment: Payment, payment_intent_id: str, cents: int
-) -> Invoice | None:
+async def _bill_again(session: AsyncSession, payment: Payment, cents: int) -> Invoice | None:
     """An invoice for the money no longer reversed, naming the purchase invoice; none when
     nothing is, or when the purchase had no invoice (payments older than invoices)."""
     if cents <= 0:
         return None
-    invoices = await invoices_for_payment(session, payment.account_id, payment_intent_id)
+    invoices = await invoices_for_payment(session, payment)
     if not invoices:
         return None
     original = invoices[0]

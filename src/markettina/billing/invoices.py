@@ -21,7 +21,7 @@ from markettina.kernel.pagination import Page, page_of
 
 from .billing_details import billing_details_of
 from .invoice_numbers import next_invoice_number
-from .models import Invoice, InvoiceItem
+from .models import Invoice, InvoiceItem, Payment
 from .payment_events import InvoiceIssued, InvoiceVoided
 from .vat import net_of, split_gross
 
@@ -156,18 +156,18 @@ async def void_invoice(
     )
 
 
-async def invoices_for_payment(
-    session: AsyncSession, account_id: uuid.UUID, payment_intent_id: str
-) -> list[Invoice]:
+async def invoices_for_payment(session: AsyncSession, payment: Payment) -> list[Invoice]:
     """The invoices of a payment, locked (refunds of one payment queue on them), oldest
     first: the purchase invoice, then any that billed a won dispute's amount again."""
+    if payment.stripe_payment_intent_id is None:
+        return []
     return list(
         (
             await session.execute(
                 select(Invoice)
                 .where(
-                    Invoice.account_id == account_id,
-                    Invoice.payment_intent_id == payment_intent_id,
+                    Invoice.account_id == payment.account_id,
+                    Invoice.payment_intent_id == payment.stripe_payment_intent_id,
                     Invoice.kind == "invoice",
                 )
                 .order_by(Invoice.created_at, Invoice.invoice_number)

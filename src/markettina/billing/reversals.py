@@ -32,16 +32,13 @@ _ACCOUNT_OF = text("SELECT billing_payment_account(:payment_intent_id)")
 
 async def reverse_payment(
     session: AsyncSession,
+    payment: Payment,
     *,
-    payment_intent_id: str,
     reason: Reason,
     amount_refunded_cents: int | None = None,
     amount_disputed_cents: int | None = None,
-) -> Payment | None:
-    """Bring the payment to the new refunded or disputed total; None if it is not ours."""
-    payment = await locked_payment(session, payment_intent_id)
-    if payment is None:
-        return None
+) -> None:
+    """Bring ``payment`` (``locked_payment``'s) to the new refunded or disputed total."""
     before = reversed_cents(payment)
     if amount_refunded_cents is not None:
         payment.amount_refunded_cents = max(payment.amount_refunded_cents, amount_refunded_cents)
@@ -50,12 +47,12 @@ async def reverse_payment(
     now_reversed = reversed_cents(payment)
     if now_reversed <= before:
         await session.flush()
-        return payment
+        return
 
     taken, shortfall = await _take_tokens_back(session, payment, now_reversed, reason)
     if now_reversed >= payment.amount_cents:
         payment.status = "refunded"
-    notes = await _credit(session, payment, payment_intent_id, now_reversed - before, reason)
+    notes = await _credit(session, payment, now_reversed - before, reason)
     await session.flush()
     await record(
         session,
@@ -68,7 +65,6 @@ async def reverse_payment(
         account_id=payment.account_id,
         aggregate_id=payment.id,
     )  # fmt: skip
-    return payment
 
 
 async def locked_payment(session: AsyncSession, payment_intent_id: str) -> Payment | None:
@@ -133,11 +129,11 @@ async def _take_tokens_back(
 
 
 async def _credit(
-    session: AsyncSession, payment: Payment, payment_intent_id: str, cents: int, reason: Reason
+    session: AsyncSession, payment: Payment, cents: int, reason: Reason
 ) -> list[Invoice]:
     """Credit notes for ``cents``, oldest invoice of the payment first, each for at most
     what its invoice has not credited yet; an invoice is refunded once nothing is left."""
-    invoices = await invoices_for_payment(session, payment.account_id, payment_intent_id)
+    invoices = await invoices_for_payment(session, payment)
     label = "refunded" if reason == "refund" else "disputed and withdrawn"
     notes: list[Invoice] = []
     for invoice in invoices:

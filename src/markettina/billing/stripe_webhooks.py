@@ -76,30 +76,28 @@ async def _process(session: AsyncSession, event: GatewayEvent, *, vat_rate: Deci
     if event.type in CHECKOUT_PAID:
         return await complete_checkout(session, checkout=obj, vat_rate=vat_rate) is not None
     payment_intent = obj.get("payment_intent")
-    if not isinstance(payment_intent, str):
+    if event.type not in (REFUNDED, DISPUTE_WITHDRAWN, DISPUTE_REINSTATED) or not isinstance(
+        payment_intent, str
+    ):
+        return False
+    # locked first, whatever the event: a payment's events are processed one at a time (a
+    # withdrawal finds the reinstatements of its dispute processed before it, or none)
+    payment = await locked_payment(session, payment_intent)
+    if payment is None:
         return False
     if event.type == REFUNDED:
-        payment = await reverse_payment(
-            session, payment_intent_id=payment_intent, reason="refund",
+        await reverse_payment(
+            session, payment, reason="refund",
             amount_refunded_cents=int(obj.get("amount_refunded") or 0),
         )  # fmt: skip
-        return payment is not None
-    if event.type == DISPUTE_WITHDRAWN:
-        # the payment locked first: a reinstatement of this dispute is processed either
-        # before (and found below) or after this withdrawal, never beside it
-        if await locked_payment(session, payment_intent) is None:
-            return False
-        payment = await reverse_payment(
-            session, payment_intent_id=payment_intent, reason="dispute",
+    elif event.type == DISPUTE_WITHDRAWN:
+        await reverse_payment(
+            session, payment, reason="dispute",
             amount_disputed_cents=await _withdrawn(session, obj),
         )  # fmt: skip
-        return payment is not None
-    if event.type == DISPUTE_REINSTATED:
-        payment = await reinstate_dispute(
-            session, payment_intent_id=payment_intent, amount_disputed_cents=_still_disputed(obj)
-        )
-        return payment is not None
-    return False
+    else:
+        await reinstate_dispute(session, payment, amount_disputed_cents=_still_disputed(obj))
+    return True
 
 
 async def _withdrawn(session: AsyncSession, dispute: dict[str, Any]) -> int:
