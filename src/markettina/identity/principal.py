@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.raw import CompiledQuery
+from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
 
@@ -219,12 +220,6 @@ def _api_key_prefix(key: str) -> str:
     return prefix
 
 
-async def _set_tenant(session: AsyncSession, account_id: uuid.UUID) -> None:
-    await session.execute(
-        text("SELECT set_config('app.current_account_id', :id, true)"), {"id": str(account_id)}
-    )
-
-
 async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secret: str) -> Actor:
     """The caller and the account it acts for; anything doubtful is refused. Leaves the
     transaction's tenant set to the acting account."""
@@ -257,9 +252,9 @@ async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
     if actor.account_id == home:
         await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
     else:  # the key's row is its own account's
-        await _set_tenant(session, home)
+        await set_tenant(session, home)
         await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
-        await _set_tenant(session, actor.account_id)
+        await set_tenant(session, actor.account_id)
     return actor
 
 

@@ -99,7 +99,8 @@ async def set_staff_member_active(
         session, staff=staff, action=action, target_type="admin_user", target_id=target_id,
         details={"changed": changed, "sessions_ended": ended},
     )  # fmt: skip
-    live_sessions = await session.scalar(_live_sessions(member_id))
+    # a change revoked every session; otherwise they are as they were
+    live_sessions = 0 if changed else await session.scalar(_live_sessions(member_id))
     return _view(member, live_sessions or 0)
 
 

@@ -16,9 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.raw import CompiledQuery, driver_connection
-from ..db.tenant import TENANT_SETTING
-
-_SET_TENANT = CompiledQuery(text("SELECT set_config(:name, :value, true)"))
+from ..db.tenant import tenant_setting
 
 
 async def in_tenant(
@@ -28,7 +26,8 @@ async def in_tenant(
     ``tenant``, both in one round trip."""
     connection = await driver_connection(session)
     async with connection.pipeline():
-        await _SET_TENANT.send(connection, name=TENANT_SETTING, value=str(tenant))
+        setting, setting_params = tenant_setting(tenant)
+        await setting.send(connection, **setting_params)
         cursor = await query.send(connection, **params)
     rows: list[Any] = await cursor.fetchall()
     return rows
