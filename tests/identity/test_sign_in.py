@@ -15,6 +15,7 @@ from markettina.identity.principal import ACCESS_AUDIENCE
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest, read_token
+from tests.support.emails import queued_emails
 from tests.support.identity import TEST_SECRET_KEY, new_account, new_key
 
 PASSWORD = "correct horse battery"
@@ -53,14 +54,8 @@ def fields(response: httpx.Response) -> set[str]:
 
 
 def emails_to(urls: DatabaseURLs, address: str) -> list[dict[str, Any]]:
-    """The e-mail jobs queued for ``address``, oldest first, with their queue."""
-    rows = sql(
-        urls,
-        "SELECT args, queue_name FROM procrastinate_jobs "
-        "WHERE task_name = 'identity.send_email' AND args->>'to' = %s ORDER BY id",
-        address,
-    )
-    return [{**args, "queue": queue} for args, queue in rows]
+    """The e-mail jobs queued for ``address``, oldest first, with their queue and body."""
+    return queued_emails(urls, address)
 
 
 def link_token(urls: DatabaseURLs, address: str, path: str) -> str:

@@ -37,6 +37,7 @@ from markettina.kernel.errors import (
 from markettina.kernel.events import record
 from markettina.kernel.logs import get_logger
 from markettina.kernel.security import (
+    SecretBox,
     digest,
     hash_password,
     issue_token,
@@ -64,6 +65,7 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 @dataclass(frozen=True)
 class SignInPolicy:
     secret_key: str
+    box: SecretBox  # encrypts the e-mails that carry a link
     access_ttl: dt.timedelta
     refresh_ttl: dt.timedelta
     max_failures: int
@@ -71,9 +73,10 @@ class SignInPolicy:
     public_base_url: str
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, secret_key: str) -> SignInPolicy:
+    def from_settings(cls, settings: Settings, *, secret_key: str, box: SecretBox) -> SignInPolicy:
         return cls(
             secret_key=secret_key,
+            box=box,
             access_ttl=dt.timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=dt.timedelta(days=settings.refresh_token_days),
             max_failures=settings.login_max_failures,
@@ -293,6 +296,7 @@ async def request_password_reset(
     token = await new_link(session, user_id=user.id, purpose=RESET_PASSWORD)
     await queue_email(
         session,
+        box=policy.box,
         to=user.email,
         subject="Reset your Markettina password",
         text=(

@@ -9,6 +9,7 @@ from markettina.kernel.jobs import job_queue, maintenance_connection
 from markettina.kernel.logs import get_logger
 
 from .mail import EmailMessage, bound_mailer
+from .social_revocation import secret_box
 
 log = get_logger(__name__)
 
@@ -17,8 +18,10 @@ EMAIL_RETRY = RetryStrategy(max_attempts=5, exponential_wait=5)
 
 
 @job_queue.task(name="identity.send_email", queue="email", retry=EMAIL_RETRY)
-async def send_email(to: str, subject: str, text: str) -> None:
-    """Deliver one e-mail through the mailer the worker bound at start."""
+async def send_email(to: str, subject: str, sealed_text: str) -> None:
+    """Deliver one e-mail through the mailer the worker bound at start; its body was
+    encrypted by ``queue_email`` and opens with the worker's keys (the API's)."""
+    text = secret_box().decrypt(sealed_text)
     await bound_mailer().send(EmailMessage(to=to, subject=subject, text=text))
     log.info("email_sent", subject=subject)
 

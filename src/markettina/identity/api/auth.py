@@ -31,8 +31,9 @@ router = APIRouter(tags=["auth"])
 
 
 def _policy(request: Request) -> sign_in.SignInPolicy:
+    secrets = request.app.state.secrets
     return sign_in.SignInPolicy.from_settings(
-        request.app.state.settings, secret_key=request.app.state.secrets.secret_key
+        request.app.state.settings, secret_key=secrets.secret_key, box=secrets.box
     )
 
 
