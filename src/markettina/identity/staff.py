@@ -38,8 +38,9 @@ from markettina.kernel.security import (
 )
 
 from .events import AccountReinstated, AccountSuspended
+from .lockout import LoginLocked
 from .models import Account, AccountMembership, AdminAuditLog, AdminSession, AdminUser
-from .sign_in import Client, LoginLocked
+from .sign_in import Client
 from .staff_auth import STAFF_SESSION_TTL, Staff
 
 log = get_logger(__name__)

@@ -1,5 +1,5 @@
 """Background jobs of the identity context: e-mail, and the daily purge of expired
-sign-in tokens."""
+sign-in tokens and ended failed sign-in counts."""
 
 from __future__ import annotations
 
@@ -32,7 +32,12 @@ async def send_email(to: str, subject: str, sealed_text: str) -> None:
 )
 async def purge_sign_in_tokens(timestamp: int) -> int:
     """Refresh tokens and e-mail links expired for a week (the first token of a live
-    session stays: it tells when the session signed in); how many rows went."""
+    session stays: it tells when the session signed in), and failed sign-in counts whose
+    window and lock have ended; how many rows went."""
     async with await maintenance_connection() as conn:
-        row = await (await conn.execute("SELECT purge_expired_sign_in_tokens()")).fetchone()
+        row = await (
+            await conn.execute(
+                "SELECT purge_expired_sign_in_tokens() + purge_ended_login_failures()"
+            )
+        ).fetchone()
         return int(row[0]) if row else 0
