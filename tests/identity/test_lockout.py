@@ -1,7 +1,8 @@
 """The sign-in lockout counts wrong passwords per (person, client address), under a cap
 across all addresses: an attacker who knows an address locks out only its own client
 address, the person still signs in from theirs; guessing spread over many addresses
-locks everyone out; counts and locks end with their window; a daily job forgets them."""
+locks everyone out; counts and locks end with their window; a daily job forgets them.
+Staff sign-in locks the same way."""
 
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ from typing import Any
 
 import httpx
 import psycopg
+import pyotp
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from markettina.app import create_app
+from markettina.identity import staff
 from markettina.identity.tasks import purge_sign_in_tokens
 from markettina.kernel import jobs
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
-from tests.support.api import suite_settings
+from markettina.kernel.security import SecretBox, totp_code
+from tests.support.api import TEST_ENCRYPTION_KEY, suite_settings
 from tests.support.checks import problem, sql
 from tests.support.emails import queued_emails
 from tests.support.identity import new_account, new_member
@@ -216,6 +222,51 @@ class TestWindows:
         await fail(app, ATTACKER_AT, email, PER_CLIENT - 1)  # a fresh allowance, not a relock
         assert counts(db, user_id)[ATTACKER_AT] == (PER_CLIENT - 1, False)
         assert (await sign_in(app, ATTACKER_AT, email, PASSWORD)).status_code == 200
+
+
+async def new_staff(db: DatabaseURLs) -> tuple[str, str]:
+    """A staff member (as the CLI makes one): their e-mail address and TOTP secret."""
+    email = f"staff-{uuid.uuid4().hex[:10]}@example.com"
+    engine = create_async_engine(db.app, poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            uri = await staff.create_staff_member(
+                session, email=email, password=PASSWORD, full_name="Staff", superadmin=False,
+                box=SecretBox([TEST_ENCRYPTION_KEY]),
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+    return email, pyotp.parse_uri(uri).secret
+
+
+async def staff_sign_in(
+    app: FastAPI, address: str, email: str, secret: str, password: str = PASSWORD
+) -> httpx.Response:
+    body = {"email": email, "password": password, "totp_code": totp_code(secret)}
+    async with client_at(app, address) as client:
+        return await client.post("/v1/staff/login", json=body)
+
+
+class TestStaff:
+    async def test_refusals_lock_out_their_address_not_the_member(
+        self, app: FastAPI, db: DatabaseURLs
+    ) -> None:
+        email, secret = await new_staff(db)
+        for _ in range(PER_CLIENT):
+            refused = await staff_sign_in(app, ATTACKER_AT, email, secret, "a wrong guess")
+            problem(refused, 401, "invalid_credentials")
+        locked(await staff_sign_in(app, ATTACKER_AT, email, secret))
+        member = await staff_sign_in(app, OWNER_AT, email, secret)
+        assert member.status_code == 200, member.text
+
+    async def test_refusals_spread_over_addresses_lock_everyone(
+        self, app: FastAPI, db: DatabaseURLs
+    ) -> None:
+        email, secret = await new_staff(db)
+        for i in range(ALL_CLIENTS):
+            refused = await staff_sign_in(app, f"198.51.100.{200 + i}", email, secret, "wrong!")
+            problem(refused, 401, "invalid_credentials")
+        locked(await staff_sign_in(app, OWNER_AT, email, secret))
 
 
 class TestStorage:
