@@ -92,9 +92,19 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     login_max_failures: int = Field(
-        default=5, ge=1, le=100, description="Failed logins before the account is locked."
-    )
-    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+        default=5, ge=1, le=100,
+        description="Failed logins of one person from one client address, within the "
+        "lockout window, that lock that address out.",
+    )  # fmt: skip
+    login_max_failures_all_clients: int = Field(
+        default=50, ge=1, le=10_000,
+        description="Failed logins of one person from all client addresses together, within "
+        "the lockout window, that lock every address out (guessing spread over many).",
+    )  # fmt: skip
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, le=24 * 60,
+        description="How long failures count, and how long a lock lasts.",
+    )  # fmt: skip
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Links in e-mails point here."
     )

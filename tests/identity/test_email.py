@@ -1,5 +1,6 @@
 """E-mail: the SMTP adapter against a real SMTP conversation on 127.0.0.1, the
-`identity.send_email` job, queueing on the caller's transaction, and the development mailer.
+`identity.send_email` job, queueing on the caller's transaction (the body encrypted: no
+one-time token lies readable in the jobs table), and the development mailer.
 
 The SMTP server is a small one written here on asyncio streams (aiosmtpd is not among the
 dev dependencies yet); smtplib speaks real SMTP to it, AUTH and dot-stuffing included.
@@ -13,6 +14,7 @@ import email.message
 import email.policy
 import re
 import socket
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -42,8 +44,13 @@ from markettina.identity.mail import (
 from markettina.kernel.db.engine import open_database
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
+from markettina.kernel.security import SecretBox
 from markettina.settings import Settings
+from markettina.worker import run_worker_async
 from tests.support.api import api_client, make_app
+from tests.support.emails import BOX
+from tests.support.identity import new_account, new_member
+from tests.support.webhooks import worker_settings
 
 SUBJECT = "Bienvenue — confirmez votre adresse"
 BODY = "Bonjour Zoé,\n\n.a line that starts with a dot\nhttps://example.com/verify?token=abc\n"
@@ -209,7 +216,10 @@ class TestSendEmailJob:
         self, smtp: FakeSmtpServer, bound: None
     ) -> None:
         bind_mailer(SmtpMailer(smtp.config()))
-        await tasks.send_email(to="zoe@example.com", subject=SUBJECT, text=BODY)
+        with worker_settings():
+            await tasks.send_email(
+                to="zoe@example.com", subject=SUBJECT, sealed_text=BOX.encrypt(BODY)
+            )
         [delivery] = smtp.deliveries
         assert delivery.message["To"] == "zoe@example.com"
         assert delivery.message["Subject"] == SUBJECT
@@ -217,8 +227,21 @@ class TestSendEmailJob:
 
     async def test_without_a_bound_mailer_the_job_fails(self, bound: None) -> None:
         bind_mailer(None)
-        with pytest.raises(RuntimeError, match="no mailer is bound"):
-            await tasks.send_email(to="zoe@example.com", subject="Hi", text="Hello\n")
+        with worker_settings(), pytest.raises(RuntimeError, match="no mailer is bound"):
+            await tasks.send_email(
+                to="zoe@example.com", subject="Hi", sealed_text=BOX.encrypt("Hello\n")
+            )
+
+    async def test_a_worker_without_the_apis_keys_sends_nothing(
+        self, smtp: FakeSmtpServer, bound: None
+    ) -> None:
+        bind_mailer(SmtpMailer(smtp.config()))
+        other_keys = f'["{SecretBox.new_key()}"]'
+        with worker_settings(MARKETTINA_ENCRYPTION_KEYS=other_keys), pytest.raises(ValueError):
+            await tasks.send_email(
+                to="zoe@example.com", subject="Hi", sealed_text=BOX.encrypt("Hello\n")
+            )
+        assert smtp.deliveries == []
 
     async def test_the_queued_job_of_a_registration_delivers_a_working_link(
         self, fresh_db: DatabaseURLs, smtp: FakeSmtpServer, bound: None
@@ -234,7 +257,8 @@ class TestSendEmailJob:
             [job] = await email_jobs(fresh_db)
             assert job.pop("queue") == "email"
             bind_mailer(SmtpMailer(smtp.config()))
-            await tasks.send_email(**job)
+            with worker_settings():
+                await tasks.send_email(**job)
             [delivery] = smtp.deliveries
             assert delivery.rcpt_to == [address]
             assert delivery.message["Subject"] == "Confirm your e-mail address for Markettina"
@@ -262,6 +286,89 @@ async def email_jobs(urls: DatabaseURLs) -> list[dict[str, Any]]:
         await engine.dispose()
 
 
+async def all_job_arguments(urls: DatabaseURLs) -> str:
+    """Every job's stored arguments, as one text (what the app role could read)."""
+    engine = create_async_engine(urls.owner, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT string_agg(args::text, ' ') FROM procrastinate_jobs")
+            )
+            return str(found or "")
+    finally:
+        await engine.dispose()
+
+
+def stored_forms(token: str) -> set[str]:
+    """The token as a job could hold it: raw, URL-encoded, and its secret part alone."""
+    forms = {token, urllib.parse.quote(token, safe=""), urllib.parse.quote_plus(token)}
+    forms.add(token.rpartition(".")[2])  # an invitation's token is "<account id>.<secret>"
+    return forms
+
+
+class TestNoTokenInJobArguments:
+    async def test_links_travel_encrypted_and_the_worker_delivers_them_working(
+        self, fresh_db: DatabaseURLs, smtp: FakeSmtpServer, bound: None
+    ) -> None:
+        address = new_email()
+        owner = new_member(fresh_db, new_account(fresh_db), "owner")
+        async with api_client(make_app(fresh_db)) as client:
+            registered = await client.post(
+                "/v1/auth/register", json={"email": address, "password": "long enough pw"}
+            )
+            assert registered.status_code == 201, registered.text
+            person = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
+            resent = await client.post("/v1/auth/verify-email/resend", headers=person)
+            assert resent.status_code == 202, resent.text
+            invited = await client.post(
+                "/v1/account/invitations", json={"email": address, "role": "editor"},
+                headers=owner.headers,
+            )  # fmt: skip
+            assert invited.status_code == 201, invited.text
+            reset = await client.post("/v1/auth/password-reset", json={"email": address})
+            assert reset.status_code == 202, reset.text
+
+            # a worker with the API's keys, speaking SMTP to the fake server
+            smtp_env = {"MARKETTINA_SMTP_HOST": "127.0.0.1", "MARKETTINA_SMTP_PORT": str(smtp.port),
+                        "MARKETTINA_SMTP_STARTTLS": "false"}  # fmt: skip
+            with worker_settings(**smtp_env):
+                await run_worker_async(
+                    fresh_db, concurrency=1, queues=["email"], wait=False,
+                    install_signal_handlers=False,
+                )  # fmt: skip
+            assert [d.rcpt_to for d in smtp.deliveries] == [[address]] * 4
+            links = {}
+            for delivery in smtp.deliveries:
+                found = re.search(r"/([a-z-]+)\?token=(\S+)", delivery.body)
+                assert found, delivery.body
+                links.setdefault(found[1], []).append(found[2])
+            assert sorted(links) == ["accept-invitation", "reset-password", "verify-email"]
+            tokens = [token for sent in links.values() for token in sent]
+            assert len(set(tokens)) == 4
+
+            arguments = await all_job_arguments(fresh_db)
+            assert address in arguments  # the jobs are there, their bodies unreadable
+            for token in tokens:
+                for form in stored_forms(token):
+                    assert form not in arguments
+
+            # each link works
+            accepted = await client.post(
+                "/v1/invitations/accept", json={"token": links["accept-invitation"][0]},
+                headers=person,
+            )  # fmt: skip
+            assert accepted.status_code == 200, accepted.text
+            verified = await client.post(
+                "/v1/auth/verify-email", json={"token": links["verify-email"][1]}
+            )
+            assert verified.status_code == 204, verified.text
+            new_password = await client.post(
+                "/v1/auth/password-reset/confirm",
+                json={"token": links["reset-password"][0], "new_password": "another long pw"},
+            )
+            assert new_password.status_code == 204, new_password.text
+
+
 class TestQueueEmail:
     async def test_the_job_lives_and_dies_with_the_transaction(
         self, fresh_db: DatabaseURLs
@@ -269,17 +376,22 @@ class TestQueueEmail:
         database = open_database(fresh_db.app)
         try:
             async with unit_of_work(database.sessions, account_id=None) as session:
-                await queue_email(session, to="kept@example.com", subject="Kept", text="Hello\n")
+                await queue_email(
+                    session, box=BOX, to="kept@example.com", subject="Kept", text="Hello\n"
+                )
             with pytest.raises(ZeroDivisionError):
                 async with unit_of_work(database.sessions, account_id=None) as session:
-                    await queue_email(session, to="lost@example.com", subject="Lost", text="x")
+                    await queue_email(
+                        session, box=BOX, to="lost@example.com", subject="Lost", text="x"
+                    )
                     _ = 1 / 0
         finally:
             await database.dispose()
 
-        assert await email_jobs(fresh_db) == [
-            {"queue": "email", "to": "kept@example.com", "subject": "Kept", "text": "Hello\n"}
-        ]
+        [job] = await email_jobs(fresh_db)
+        sealed = job.pop("sealed_text")
+        assert job == {"queue": "email", "to": "kept@example.com", "subject": "Kept"}
+        assert "Hello" not in sealed and BOX.decrypt(sealed) == "Hello\n"
 
 
 class TestDevelopmentMailer:

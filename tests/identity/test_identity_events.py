@@ -13,6 +13,7 @@ import pytest
 
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.support.checks import acting, problem, sql
+from tests.support.emails import queued_emails
 from tests.support.fake_platform import FakePlatform, FakeUser, connected
 from tests.support.identity import Member, new_account, new_key, new_member
 from tests.support.staff import new_staff_session
@@ -38,12 +39,7 @@ def count_of(urls: DatabaseURLs, event_type: str) -> int:
 
 
 def invitation_token(urls: DatabaseURLs, email: str) -> str:
-    [(text,)] = sql(
-        urls,
-        "SELECT args->>'text' FROM procrastinate_jobs WHERE task_name = 'identity.send_email' "
-        "AND args->>'to' = %s ORDER BY id DESC LIMIT 1",
-        email,
-    )
+    text = queued_emails(urls, email)[-1]["text"]
     return str(text).split("?token=", 1)[1].split()[0]
 
 

@@ -13,6 +13,7 @@ import pytest
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest
 from tests.support.checks import acting, fields, problem, sql
+from tests.support.emails import queued_emails
 from tests.support.identity import Member, new_account, new_key, new_member
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -28,15 +29,10 @@ def role_of(urls: DatabaseURLs, account_id: uuid.UUID, user_id: int) -> str | No
 
 def emailed_token(urls: DatabaseURLs, email: str) -> str:
     """The invitation link's token, from the newest e-mail job queued for ``email``."""
-    rows = sql(
-        urls,
-        "SELECT args->>'text' FROM procrastinate_jobs WHERE task_name = 'identity.send_email' "
-        "AND lower(args->>'to') = lower(%s) ORDER BY id DESC LIMIT 1",
-        email,
-    )
-    assert rows, f"no e-mail was queued for {email}"
-    match = re.search(r"[?&]token=(\S+)", rows[0][0])
-    assert match is not None, rows[0][0]
+    emails = queued_emails(urls, email)
+    assert emails, f"no e-mail was queued for {email}"
+    match = re.search(r"[?&]token=(\S+)", emails[-1]["text"])
+    assert match is not None, emails[-1]["text"]
     return match.group(1)
 
 

@@ -15,6 +15,7 @@ from markettina.identity.principal import ACCESS_AUDIENCE
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.security import digest, read_token
+from tests.support.emails import queued_emails
 from tests.support.identity import TEST_SECRET_KEY, new_account, new_key
 
 PASSWORD = "correct horse battery"
@@ -53,14 +54,8 @@ def fields(response: httpx.Response) -> set[str]:
 
 
 def emails_to(urls: DatabaseURLs, address: str) -> list[dict[str, Any]]:
-    """The e-mail jobs queued for ``address``, oldest first, with their queue."""
-    rows = sql(
-        urls,
-        "SELECT args, queue_name FROM procrastinate_jobs "
-        "WHERE task_name = 'identity.send_email' AND args->>'to' = %s ORDER BY id",
-        address,
-    )
-    return [{**args, "queue": queue} for args, queue in rows]
+    """The e-mail jobs queued for ``address``, oldest first, with their queue and body."""
+    return queued_emails(urls, address)
 
 
 def link_token(urls: DatabaseURLs, address: str, path: str) -> str:
@@ -99,10 +94,12 @@ def family_of(access_token: str) -> uuid.UUID:
 
 
 def user_row(urls: DatabaseURLs, email: str) -> dict[str, Any]:
+    """The person, with the failed sign-ins counted from the test client's address."""
     rows = sql(
         urls,
-        "SELECT id, password_hash, is_verified, failed_login_count, locked_until, last_login_at "
-        "FROM users WHERE lower(email) = lower(%s)",
+        "SELECT u.id, u.password_hash, u.is_verified, coalesce(f.failures, 0), f.locked_until, "
+        "u.last_login_at FROM users u LEFT JOIN login_failures f ON f.user_id = u.id "
+        "AND f.client_address = '127.0.0.1' WHERE lower(u.email) = lower(%s)",
         email,
     )
     keys = ("id", "password_hash", "is_verified", "failed_login_count", "locked_until",
@@ -336,7 +333,8 @@ class TestLogin:
         assert_problem(locked, 429, "login_locked")
         assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
 
-        sql(db, "UPDATE users SET locked_until = now() - interval '1 second' WHERE id = %s",
+        sql(db, "UPDATE login_failures SET locked_until = now() - interval '1 second', "
+                "window_ends_at = now() - interval '1 second' WHERE user_id = %s",
             row["id"])  # fmt: skip
         response = await login(client, email, PASSWORD)
         assert response.status_code == 200, response.text

@@ -45,6 +45,7 @@ async def send_verification(session: AsyncSession, *, user: User, policy: SignIn
     token = await new_link(session, user_id=user.id, purpose=VERIFY_EMAIL)
     await queue_email(
         session,
+        box=policy.box,
         to=user.email,
         subject="Confirm your e-mail address for Markettina",
         text=(

@@ -17,7 +17,7 @@ from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import Conflict, Forbidden, NotFound
 from markettina.kernel.events import record
 from markettina.kernel.pagination import Page, decode_time_cursor, page_of
-from markettina.kernel.security import digest, opaque_secret
+from markettina.kernel.security import SecretBox, digest, opaque_secret
 
 from .accounts import get_account
 from .events import (
@@ -180,7 +180,7 @@ async def _member_view(session: AsyncSession, *, actor: Actor, user_id: int) -> 
 
 
 async def invite(
-    session: AsyncSession, *, actor: Actor, email: str, role: str, accept_url: str
+    session: AsyncSession, *, actor: Actor, email: str, role: str, accept_url: str, box: SecretBox
 ) -> IssuedInvitation:
     """Invite ``email`` with ``role`` and e-mail them a one-time link to ``accept_url``."""
     if role == OWNER:
@@ -213,6 +213,7 @@ async def invite(
     )  # fmt: skip
     await queue_email(
         session,
+        box=box,
         to=email,
         subject=f"You are invited to join {account.name} on Markettina",
         text=(

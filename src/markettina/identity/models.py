@@ -54,8 +54,25 @@ class User(Audited, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     is_verified: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    # login throttling: consecutive failures, and the lock they set
-    failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class LoginFailures(Base):
+    """A person's failed sign-ins in the current window, from one client address or, where
+    ``client_address`` is ``'*'``, from all of them, and the lock they set (see
+    identity/lockout.py). No tenant: sign-in comes before any account."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        CheckConstraint("failures >= 0", name="failures_non_negative"),
+        Index("ix_login_failures_window_ends_at", "window_ends_at"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_address: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    window_ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 

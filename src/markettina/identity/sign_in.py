@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import math
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,13 +29,13 @@ from markettina.kernel.errors import (
     Conflict,
     FieldError,
     Forbidden,
-    RateLimited,
     Unauthorized,
     ValidationFailed,
 )
 from markettina.kernel.events import record
 from markettina.kernel.logs import get_logger
 from markettina.kernel.security import (
+    SecretBox,
     digest,
     hash_password,
     issue_token,
@@ -48,6 +47,14 @@ from markettina.settings import Settings
 
 from .events import AccountCreated
 from .links import RESET_PASSWORD, VERIFY_EMAIL, new_link, redeem_link, send_verification
+from .lockout import (
+    LockoutPolicy,
+    client_key,
+    count_failure,
+    forget_failures,
+    lock_of,
+    refuse_if_locked,
+)
 from .mail import queue_email
 from .models import Account, AccountMembership, RefreshToken, User, UserToken
 from .principal import ACCESS_AUDIENCE, Actor
@@ -64,20 +71,20 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 @dataclass(frozen=True)
 class SignInPolicy:
     secret_key: str
+    box: SecretBox  # encrypts the e-mails that carry a link
     access_ttl: dt.timedelta
     refresh_ttl: dt.timedelta
-    max_failures: int
-    lockout: dt.timedelta
+    lockout: LockoutPolicy
     public_base_url: str
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, secret_key: str) -> SignInPolicy:
+    def from_settings(cls, settings: Settings, *, secret_key: str, box: SecretBox) -> SignInPolicy:
         return cls(
             secret_key=secret_key,
+            box=box,
             access_ttl=dt.timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=dt.timedelta(days=settings.refresh_token_days),
-            max_failures=settings.login_max_failures,
-            lockout=dt.timedelta(minutes=settings.login_lockout_minutes),
+            lockout=LockoutPolicy.from_settings(settings),
             public_base_url=settings.public_base_url.rstrip("/"),
         )
 
@@ -111,16 +118,6 @@ class Registered:
     user: User
     account: Account
     session: SignedIn
-
-
-class LoginLocked(RateLimited):
-    """Too many failed sign-ins: refused, even with the right password, until the lock ends."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"too many failed sign-ins; try again in {retry_after} seconds", code="login_locked"
-        )
-        self.headers = {"Retry-After": str(retry_after)}  # type: ignore[misc]
 
 
 def _now() -> dt.datetime:
@@ -208,20 +205,26 @@ async def resend_verification(session: AsyncSession, *, actor: Actor, policy: Si
 async def login(
     session: AsyncSession, *, email: str, password: str, policy: SignInPolicy, client: Client
 ) -> SignedIn:
-    user = await _user_by_email(session, email)
-    if user is not None:
-        _refuse_if_locked(user)
+    """Locked out (from this client, or from all) before the password is even checked."""
+    address = client_key(client.ip)
+    found = (
+        await session.execute(
+            select(User, lock_of(User.id, address)).where(func.lower(User.email) == email.lower())
+        )
+    ).one_or_none()
+    user = found[0] if found else None
+    if found is not None:
+        refuse_if_locked(found[1])
     # checked even for an unknown address, against a dummy hash: the time taken tells nothing
     matches = await _password_matches(password, user.password_hash if user else None)
     if user is None or not matches:
         if user is not None:
-            await _count_failed_login(session, user_id=user.id, policy=policy)
+            await count_failure(session, user_id=user.id, client=address, policy=policy.lockout)
         raise _invalid_credentials()
     if not user.is_active:
         raise Forbidden("this user has been disabled", code="user_disabled")
     account_id = await _home_account(session, user.id)
-    user.failed_login_count = 0
-    user.locked_until = None
+    await forget_failures(session, user_id=user.id, client=address)
     user.last_login_at = _now()
     if user.password_hash is not None and password_needs_rehash(user.password_hash):
         user.password_hash = await _hash(password)
@@ -293,6 +296,7 @@ async def request_password_reset(
     token = await new_link(session, user_id=user.id, purpose=RESET_PASSWORD)
     await queue_email(
         session,
+        box=policy.box,
         to=user.email,
         subject="Reset your Markettina password",
         text=(
@@ -312,13 +316,9 @@ async def reset_password(session: AsyncSession, *, token: str, new_password: str
     await session.execute(
         update(User)
         .where(User.id == link.user_id)
-        .values(
-            password_hash=await _hash(new_password),
-            failed_login_count=0,
-            locked_until=None,
-            is_verified=True,
-        )
+        .values(password_hash=await _hash(new_password), is_verified=True)
     )
+    await forget_failures(session, user_id=link.user_id, client=None)
     await session.execute(
         update(UserToken)
         .where(
@@ -346,8 +346,10 @@ async def update_profile(
     current_password: str | None,
     new_password: str | None,
     policy: SignInPolicy,
+    client: Client,
 ) -> User:
-    """Rename; change the password with the current one (the person's other sessions end)."""
+    """Rename; change the password with the current one (the person's other sessions end).
+    Wrong current passwords count, and lock, as failed sign-ins from ``client`` do."""
     user = await _user(session, person(actor))
     if new_password is not None:
         if current_password is None:
@@ -358,7 +360,9 @@ async def update_profile(
                 ],
             )
         # before any change to the user row: a failure is counted beside this transaction
-        await _check_password(session, user=user, password=current_password, policy=policy)
+        await _check_password(
+            session, user=user, password=current_password, policy=policy, client=client
+        )
         user.password_hash = await _hash(new_password)
         await end_sessions(session, user_id=user.id, keep=actor.principal.session_family)
     if full_name is not None:
@@ -388,41 +392,18 @@ async def _user_by_email(session: AsyncSession, email: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def _refuse_if_locked(user: User) -> None:
-    now = _now()
-    if user.locked_until is not None and user.locked_until > now:
-        raise LoginLocked(retry_after=math.ceil((user.locked_until - now).total_seconds()))
-
-
 async def _check_password(
-    session: AsyncSession, *, user: User, password: str, policy: SignInPolicy
+    session: AsyncSession, *, user: User, password: str, policy: SignInPolicy, client: Client
 ) -> None:
-    _refuse_if_locked(user)
+    address = client_key(client.ip)
+    refuse_if_locked(await session.scalar(select(lock_of(user.id, address))))
     if not await _password_matches(password, user.password_hash):
-        await _count_failed_login(session, user_id=user.id, policy=policy)
+        await count_failure(session, user_id=user.id, client=address, policy=policy.lockout)
         raise Forbidden(
             "the current password is wrong",
             code="wrong_password",
             errors=[FieldError("body.current_password", "not your current password", "wrong")],
         )
-
-
-async def _count_failed_login(session: AsyncSession, *, user_id: int, policy: SignInPolicy) -> None:
-    """One more consecutive failure; from the threshold on, each failure locks sign-in."""
-    failures = User.failed_login_count + 1
-    async with side_transaction(session) as side:
-        await side.execute(
-            update(User)
-            .where(User.id == user_id)
-            .values(
-                failed_login_count=failures,
-                locked_until=case(
-                    (failures >= policy.max_failures, _now() + policy.lockout),
-                    else_=User.locked_until,
-                ),
-            )
-        )
-    log.info("login_failed", user_id=user_id)
 
 
 async def _revoke_reused_family(session: AsyncSession, token: RefreshToken) -> NoReturn:

@@ -38,8 +38,9 @@ from markettina.kernel.security import (
 )
 
 from .events import AccountReinstated, AccountSuspended
+from .lockout import LockoutPolicy, LoginLocked
 from .models import Account, AccountMembership, AdminAuditLog, AdminSession, AdminUser
-from .sign_in import Client, LoginLocked
+from .sign_in import Client
 from .staff_auth import STAFF_SESSION_TTL, Staff
 
 log = get_logger(__name__)
@@ -160,14 +161,14 @@ async def login(
     totp: str,
     box: SecretBox,
     client: Client,
-    max_failures: int,
-    lockout: dt.timedelta,
+    lockout: LockoutPolicy,
 ) -> StaffSignedIn:
-    """All three factors or one answer, 401 ``invalid_credentials``, whichever was wrong."""
+    """All three factors or one answer, 401 ``invalid_credentials``, whichever was wrong.
+    Refusals lock sign-in from their client address, and past a cap from every address,
+    as they do for users (identity/lockout.py)."""
     member = await _member_by_email(session, email, lock=True)
     if member is not None:
-        await _refuse_if_locked(session, member=member, client=client,
-                                max_failures=max_failures, lockout=lockout)  # fmt: skip
+        await _refuse_if_locked(session, member=member, client=client, policy=lockout)
     # checked even for an unknown address, against a dummy hash: the time taken tells nothing
     matches = await asyncio.to_thread(
         verify_password, password, member.password_hash if member else None
@@ -370,36 +371,46 @@ async def _last_accepted_step(
 
 
 async def _refuse_if_locked(
-    session: AsyncSession,
-    *,
-    member: AdminUser,
-    client: Client,
-    max_failures: int,
-    lockout: dt.timedelta,
+    session: AsyncSession, *, member: AdminUser, client: Client, policy: LockoutPolicy
 ) -> None:
-    """Locked while ``max_failures`` refusals since the last success fall in ``lockout``."""
-    since = _now() - lockout
-    last_success = (
+    """Locked while, within the window, ``per_client`` refusals came from this client's
+    address since its last success there, or ``all_clients`` from all addresses."""
+    since = _now() - policy.window
+    from_here = AdminAuditLog.ip.is_not_distinct_from(client.ip)
+    last_success_here = (
         select(func.max(AdminAuditLog.created_at))
-        .where(_login_outcome(member.id, "success", since))
+        .where(_login_outcome(member.id, "success", since), from_here)
         .scalar_subquery()
     )
-    oldest_counted = await session.scalar(
-        select(AdminAuditLog.created_at)
-        .where(
-            _login_outcome(member.id, "failure", since),
-            AdminAuditLog.details["reason"].astext != "locked",
-            AdminAuditLog.created_at > func.coalesce(last_success, literal(since)),
-        )
-        .order_by(AdminAuditLog.created_at.desc())
-        .offset(max_failures - 1)
-        .limit(1)
-    )
-    if oldest_counted is None:
+    here = await _oldest_counted(
+        session, member.id, since, policy.per_client,
+        from_here, AdminAuditLog.created_at > func.coalesce(last_success_here, literal(since)),
+    )  # fmt: skip
+    everywhere = await _oldest_counted(session, member.id, since, policy.all_clients)
+    oldest = max((at for at in (here, everywhere) if at is not None), default=None)
+    if oldest is None:
         return
     await _record_refusal(session, member_id=member.id, reason="locked", client=client)
-    retry_after = max(1, int((oldest_counted + lockout - _now()).total_seconds()) + 1)
+    retry_after = max(1, int((oldest + policy.window - _now()).total_seconds()) + 1)
     raise LoginLocked(retry_after=retry_after)
+
+
+async def _oldest_counted(
+    session: AsyncSession, admin_user_id: int, since: dt.datetime, limit: int, *where: Any
+) -> dt.datetime | None:
+    """When the ``limit``-th latest refusal (a locked attempt is not one) since ``since``
+    happened, if there were that many."""
+    return await session.scalar(
+        select(AdminAuditLog.created_at)
+        .where(
+            _login_outcome(admin_user_id, "failure", since),
+            AdminAuditLog.details["reason"].astext != "locked",
+            *where,
+        )
+        .order_by(AdminAuditLog.created_at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
 
 
 async def _refuse(

@@ -1,5 +1,5 @@
 """Background jobs of the identity context: e-mail, and the daily purge of expired
-sign-in tokens."""
+sign-in tokens and ended failed sign-in counts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from markettina.kernel.jobs import job_queue, maintenance_connection
 from markettina.kernel.logs import get_logger
 
 from .mail import EmailMessage, bound_mailer
+from .social_revocation import secret_box
 
 log = get_logger(__name__)
 
@@ -17,8 +18,10 @@ EMAIL_RETRY = RetryStrategy(max_attempts=5, exponential_wait=5)
 
 
 @job_queue.task(name="identity.send_email", queue="email", retry=EMAIL_RETRY)
-async def send_email(to: str, subject: str, text: str) -> None:
-    """Deliver one e-mail through the mailer the worker bound at start."""
+async def send_email(to: str, subject: str, sealed_text: str) -> None:
+    """Deliver one e-mail through the mailer the worker bound at start; its body was
+    encrypted by ``queue_email`` and opens with the worker's keys (the API's)."""
+    text = secret_box().decrypt(sealed_text)
     await bound_mailer().send(EmailMessage(to=to, subject=subject, text=text))
     log.info("email_sent", subject=subject)
 
@@ -29,7 +32,12 @@ async def send_email(to: str, subject: str, text: str) -> None:
 )
 async def purge_sign_in_tokens(timestamp: int) -> int:
     """Refresh tokens and e-mail links expired for a week (the first token of a live
-    session stays: it tells when the session signed in); how many rows went."""
+    session stays: it tells when the session signed in), and failed sign-in counts whose
+    window and lock have ended; how many rows went."""
     async with await maintenance_connection() as conn:
-        row = await (await conn.execute("SELECT purge_expired_sign_in_tokens()")).fetchone()
+        row = await (
+            await conn.execute(
+                "SELECT purge_expired_sign_in_tokens() + purge_ended_login_failures()"
+            )
+        ).fetchone()
         return int(row[0]) if row else 0

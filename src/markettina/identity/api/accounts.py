@@ -186,6 +186,7 @@ async def invite(
         email=body.email,
         role=body.role,
         accept_url=f"{base_url}/accept-invitation",
+        box=request.app.state.secrets.box,
     )
     return InvitationOut.model_validate(issued.invitation)
 

@@ -31,8 +31,9 @@ router = APIRouter(tags=["auth"])
 
 
 def _policy(request: Request) -> sign_in.SignInPolicy:
+    secrets = request.app.state.secrets
     return sign_in.SignInPolicy.from_settings(
-        request.app.state.settings, secret_key=request.app.state.secrets.secret_key
+        request.app.state.settings, secret_key=secrets.secret_key, box=secrets.box
     )
 
 
@@ -93,8 +94,9 @@ async def resend_verification(actor: CurrentActor, session: Transaction, policy:
 async def login(
     body: LoginIn, session: Transaction, policy: Policy, client: Client
 ) -> TokenPairOut:
-    """An unknown address and a wrong password get the same 401 `invalid_credentials`; after
-    too many failures in a row sign-in is locked (429 `login_locked`, `Retry-After`)."""
+    """An unknown address and a wrong password get the same 401 `invalid_credentials`. After
+    too many failures from one client address, sign-in from that address is locked (429
+    `login_locked`, `Retry-After`); after many more from all addresses, from every address."""
     signed_in = await sign_in.login(
         session, email=body.email, password=body.password, policy=policy, client=client
     )
@@ -145,11 +147,15 @@ async def get_me(actor: CurrentActor, session: Transaction) -> MeOut:
 
 @router.patch("/me")
 async def update_me(
-    body: ProfileUpdateIn, actor: CurrentActor, session: Transaction, policy: Policy
+    body: ProfileUpdateIn,
+    actor: CurrentActor,
+    session: Transaction,
+    policy: Policy,
+    client: Client,
 ) -> MeOut:
     """Change the name, or the password with the current one (your other sessions end)."""
     user = await sign_in.update_profile(
         session, actor=actor, full_name=body.full_name, current_password=body.current_password,
-        new_password=body.new_password, policy=policy,
+        new_password=body.new_password, policy=policy, client=client,
     )  # fmt: skip
     return _me(user, actor)

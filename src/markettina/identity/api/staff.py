@@ -6,7 +6,6 @@ is written to the staff audit log.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import asdict
 from typing import Annotated
@@ -21,6 +20,7 @@ from .. import staff
 from ..admission import AddressLimited
 from ..audit_log import AuditFilter, search_audit_log
 from ..dependencies import Transaction
+from ..lockout import LockoutPolicy
 from ..schemas_staff import (
     AuditEntryOut,
     StaffAccountDetailOut,
@@ -50,7 +50,6 @@ async def login(
 ) -> StaffSessionOut:
     """Password and TOTP code together; any wrong factor (or a code already used) gets the
     same 401 `invalid_credentials`. The session lasts 8 hours."""
-    settings = request.app.state.settings
     signed_in = await staff.login(
         session,
         email=body.email,
@@ -58,8 +57,7 @@ async def login(
         totp=body.totp_code,
         box=request.app.state.secrets.box,
         client=client,
-        max_failures=settings.login_max_failures,
-        lockout=dt.timedelta(minutes=settings.login_lockout_minutes),
+        lockout=LockoutPolicy.from_settings(request.app.state.settings),
     )
     return StaffSessionOut(session_token=signed_in.session_token, expires_at=signed_in.expires_at)
 
