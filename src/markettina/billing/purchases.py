@@ -54,16 +54,15 @@ async def complete_checkout(
     async with tenant_scope(session, account_id):
         return await _complete(
             session, account_id=account_id, package_id=package_id, checkout=checkout,
-            vat_rate=vat_rate,
+            metadata=metadata, vat_rate=vat_rate,
         )  # fmt: skip
 
 
 async def _complete(
     session: AsyncSession, *, account_id: uuid.UUID, package_id: uuid.UUID,
-    checkout: dict[str, Any], vat_rate: Decimal,
+    checkout: dict[str, Any], metadata: dict[str, Any], vat_rate: Decimal,
 ) -> Payment | None:  # fmt: skip
     """The checkout's payment and all that comes with it, as the buyer's account."""
-    metadata = checkout.get("metadata") or {}
     session_id = str(checkout["id"])
     done = await session.scalar(
         select(Payment.id).where(
