@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.billing.public import credit_tokens
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import enter_tenant
 
 
 async def new_wallet(session: AsyncSession, *, tokens: int = 0) -> uuid.UUID:
@@ -20,7 +20,7 @@ async def new_wallet(session: AsyncSession, *, tokens: int = 0) -> uuid.UUID:
             text("INSERT INTO accounts (name, slug) VALUES (:s, :s) RETURNING id"), {"s": slug}
         )
     ).scalar_one()
-    await set_tenant(session, account_id)
+    await enter_tenant(session, account_id)
     await session.execute(
         text("INSERT INTO token_wallets (account_id) VALUES (:a)"), {"a": account_id}
     )

@@ -20,7 +20,7 @@ from markettina.app import create_app
 from markettina.billing.invoice_numbers import next_invoice_number
 from markettina.billing.invoices import Buyer, issue_purchase_invoice
 from markettina.billing.vat import split_gross
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import enter_tenant
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.billing.conftest import stripe_settings
 from tests.billing.sales_support import buy, deliver, new_package, start_checkout
@@ -102,7 +102,7 @@ class TestVat:
                 {"s": f"vat-{uuid.uuid4().hex[:8]}"},
             )
         ).all()
-        await set_tenant(session, account_id)
+        await enter_tenant(session, account_id)
         invoice = await issue_purchase_invoice(
             session, account_id=account_id, description="Pack", list_price_cents=1100,
             paid_cents=1100, currency="EUR", vat_rate=Decimal("0.10"), discount_label=None,

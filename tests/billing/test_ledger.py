@@ -173,9 +173,9 @@ class TestCredit:
                 text("INSERT INTO accounts (name, slug) VALUES (:s, :s) RETURNING id"), {"s": slug}
             )
         ).scalar_one()
-        from markettina.kernel.db.tenant import set_tenant
+        from markettina.kernel.db.tenant import enter_tenant
 
-        await set_tenant(session, bare)
+        await enter_tenant(session, bare)
         await billing.credit_tokens(
             session, account_id=bare, kind="bonus", amount=5, reference_type="t",
             reference_id="1", description="d", idempotency_key="k",

@@ -17,7 +17,7 @@ from markettina.billing.referrals import CODE_ALPHABET, expire_referrals, referr
 from markettina.billing.tasks import expire_referrals_job
 from markettina.kernel.db.engine import Database, open_database
 from markettina.kernel.db.job_database import bind_job_database
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import enter_tenant
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.billing.ledger_support import new_wallet, wallet_state
@@ -26,7 +26,7 @@ from tests.support.identity import new_account, new_member
 
 
 async def _buy(session: AsyncSession, account: uuid.UUID, key: str) -> None:
-    await set_tenant(session, account)
+    await enter_tenant(session, account)
     await billing.credit_tokens(
         session, account_id=account, kind="purchase", amount=1000, reference_type="payment",
         reference_id=key, description="Pack", idempotency_key=key,
@@ -75,9 +75,9 @@ class TestRegisterAndComplete:
         assert (
             await session.scalar(text("SELECT current_setting('app.current_account_id')"))
         ) == str(referred)
-        await set_tenant(session, referrer)
+        await enter_tenant(session, referrer)
         assert (await wallet_state(session, referrer)).total_bonus == 100
-        await set_tenant(session, referred)
+        await enter_tenant(session, referred)
         assert not await billing.complete_referral_on_first_purchase(
             session, referred_account_id=referred
         )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from markettina.identity import accounts
 from markettina.identity.permissions import ROLE_PERMISSIONS
 from markettina.identity.principal import Actor, Principal
-from markettina.kernel.db.tenant import current_tenant, set_tenant
+from markettina.kernel.db.tenant import current_tenant, enter_tenant
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.support.checks import acting, fields, problem, sql
 from tests.support.identity import new_account, new_key, new_member
@@ -255,7 +255,7 @@ class TestCreateSubAccount:
             principal=Principal(kind="user", home_account_id=agency, user_id=None),
             account_id=agency, role="owner", permissions=ROLE_PERMISSIONS["owner"],
         )  # fmt: skip
-        await set_tenant(session, agency)
+        await enter_tenant(session, agency)
         created = await accounts.create_sub_account(session, actor=actor, name="Client")
         assert created.parent_account_id == agency
         assert await current_tenant(session) == agency

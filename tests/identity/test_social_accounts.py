@@ -11,11 +11,11 @@ import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import psycopg
 import pytest
 from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from markettina.identity.social_tasks import check_social_accounts_job
 from markettina.kernel import jobs
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.engine import Database, open_database
+from markettina.kernel.db.job_database import bind_job_database
 from markettina.kernel.db.reencryption import ReencryptionReport
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
@@ -466,14 +467,10 @@ class TestKeyRotation:
 
 
 @pytest.fixture
-async def owner_db(fresh_db: DatabaseURLs) -> AsyncIterator[Database]:
-    database = open_database(fresh_db.owner)
+async def app_db(fresh_db: DatabaseURLs) -> AsyncIterator[Database]:
+    database = open_database(fresh_db.app)
     yield database
     await database.dispose()
-
-
-def transactions_of(database: Database) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
-    return lambda: unit_of_work(database.sessions, account_id=None)
 
 
 @pytest.fixture
@@ -483,20 +480,25 @@ async def fresh_client(fresh_db: DatabaseURLs) -> AsyncIterator[httpx.AsyncClien
 
 
 class TestHealthCheck:
-    async def check(self, owner_db: Database) -> social_health.HealthReport:
+    async def check(self, urls: DatabaseURLs, app_db: Database) -> social_health.HealthReport:
+        """As the job does: the sweep as the owner, the writes as the app."""
+        now = dt.datetime.now(dt.UTC)
+        owner = await psycopg.AsyncConnection.connect(as_libpq_url(urls.owner), autocommit=True)
+        async with owner:
+            due = await social_health.due_social_accounts(owner, now=now)
         return await social_health.check_social_accounts(
-            transactions=transactions_of(owner_db), box=SUITE_BOX
+            due, sessions=app_db.sessions, box=SUITE_BOX, now=now
         )
 
     async def test_a_token_about_to_expire_is_refreshed(
-        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, owner_db: Database,
+        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, app_db: Database,
         fake: FakePlatform,
     ) -> None:  # fmt: skip
         member = new_member(fresh_db, new_account(fresh_db))
         body = await connected(fresh_client, member)
         before = stored(fresh_db, body["id"])
         fake.expires_in = 7 * 24 * 3600
-        report = await self.check(owner_db)
+        report = await self.check(fresh_db, app_db)
         assert report == social_health.HealthReport(refreshed=1)
         issued = fake.issued[-1]
         after = stored(fresh_db, body["id"])
@@ -508,11 +510,11 @@ class TestHealthCheck:
         assert (status, failures, message) == ("healthy", 0, None)
         assert next_check > dt.datetime.now(dt.UTC) + dt.timedelta(days=5)
         # now a week away: not due again
-        assert await self.check(owner_db) == social_health.HealthReport()
+        assert await self.check(fresh_db, app_db) == social_health.HealthReport()
         assert fake.refresh_requests == 1
 
     async def test_repeated_failures_make_it_unhealthy_and_a_success_heals_it(
-        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, owner_db: Database,
+        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, app_db: Database,
         fake: FakePlatform,
     ) -> None:  # fmt: skip
         member = new_member(fresh_db, new_account(fresh_db))
@@ -520,35 +522,35 @@ class TestHealthCheck:
         fake.failing_refreshes = 3
         seen = []
         for _ in range(3):
-            assert await self.check(owner_db) == social_health.HealthReport(failed=1)
+            assert await self.check(fresh_db, app_db) == social_health.HealthReport(failed=1)
             status, failures, message, _next = health_rows(fresh_db, body["id"])[0]
             seen.append((status, failures))
             assert "503" in message
         assert seen == [("degraded", 1), ("degraded", 2), ("unhealthy", 3)]
         listed = await fresh_client.get("/v1/social-accounts", headers=member.headers)
         assert listed.json()["items"][0]["health"]["status"] == "unhealthy"
-        assert await self.check(owner_db) == social_health.HealthReport(refreshed=1)
+        assert await self.check(fresh_db, app_db) == social_health.HealthReport(refreshed=1)
         assert health_rows(fresh_db, body["id"])[0][:3] == ("healthy", 0, None)
         assert len(health_rows(fresh_db, body["id"])) == 1  # one record, kept current
 
     async def test_a_refused_refresh_token_marks_it_expired(
-        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, owner_db: Database,
+        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, app_db: Database,
         fake: FakePlatform,
     ) -> None:  # fmt: skip
         member = new_member(fresh_db, new_account(fresh_db))
         body = await connected(fresh_client, member)
         fake.refresh_revoked = True
-        assert await self.check(owner_db) == social_health.HealthReport(expired=1)
+        assert await self.check(fresh_db, app_db) == social_health.HealthReport(expired=1)
         status, _failures, message, next_check = health_rows(fresh_db, body["id"])[0]
         assert status == "expired" and "invalid_grant" in message and next_check is None
         # only connecting again helps: the check leaves it alone until then
-        assert await self.check(owner_db) == social_health.HealthReport()
+        assert await self.check(fresh_db, app_db) == social_health.HealthReport()
         fake.refresh_revoked = False
         await connected(fresh_client, member)
         assert health_rows(fresh_db, body["id"])[0][0] == "healthy"
 
     async def test_disconnected_and_unconfigured_accounts_are_left_alone(
-        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, owner_db: Database,
+        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, app_db: Database,
         fake: FakePlatform,
     ) -> None:  # fmt: skip
         member = new_member(fresh_db, new_account(fresh_db))
@@ -557,25 +559,38 @@ class TestHealthCheck:
         fake.user = FakeUser("2002", "Grace Hopper", "grace")
         await connected(fresh_client, member)
         social_ports.platforms.pop(PLATFORM)
-        assert await self.check(owner_db) == social_health.HealthReport(skipped=1)
+        assert await self.check(fresh_db, app_db) == social_health.HealthReport(skipped=1)
         assert fake.refresh_requests == 0
 
-    async def test_the_worker_job_checks_every_account_as_the_owner(
-        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, fake: FakePlatform,
-        monkeypatch: pytest.MonkeyPatch,
+    async def test_the_worker_job_sweeps_as_the_owner_and_writes_as_each_tenant(
+        self, fresh_client: httpx.AsyncClient, fresh_db: DatabaseURLs, app_db: Database,
+        fake: FakePlatform, monkeypatch: pytest.MonkeyPatch,
     ) -> None:  # fmt: skip
-        for _ in range(2):  # two tenants
-            await connected(fresh_client, new_member(fresh_db, new_account(fresh_db)))
+        ids = [
+            (await connected(fresh_client, new_member(fresh_db, new_account(fresh_db))))["id"]
+            for _ in range(2)  # two tenants
+        ]
         monkeypatch.setattr(jobs, "_maintenance_conninfo", None)  # restored afterwards
         configure_maintenance(as_libpq_url(fresh_db.owner))
+        # the only sessions the job has are the app role's (row-level security, no tenant)
+        bind_job_database(app_db)
         monkeypatch.setenv("MARKETTINA_SECRET_KEY", TEST_SECRET_KEY)
         monkeypatch.setenv("MARKETTINA_ENCRYPTION_KEYS", json.dumps([TEST_ENCRYPTION_KEY]))
         get_settings.cache_clear()
         try:
             result = await check_social_accounts_job(timestamp=0)
         finally:
+            bind_job_database(None)
             get_settings.cache_clear()
         assert result == {"refreshed": 2, "failed": 0, "expired": 0, "skipped": 0}
+        assert [health_rows(fresh_db, i)[0][:2] for i in ids] == [("healthy", 0)] * 2
+
+    def test_the_sweep_is_the_owners_alone(self, fresh_db: DatabaseURLs) -> None:
+        with (
+            bootstrap.connect(fresh_db.app) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            conn.execute("SELECT * FROM social_accounts_due(now(), '1 day', 10)")
 
     def test_the_check_is_scheduled_every_30_minutes_on_the_maintenance_queue(self) -> None:
         task = job_queue.tasks["identity.check_social_accounts"]

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import enter_tenant
 from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
 from markettina.kernel.feature_flags import (
     Feature,
@@ -153,9 +153,9 @@ class TestService:
         await put_global_flag(session, admin_user_id=1, name=name, enabled=False,
                               rollout_percent=100, description=None, config={})  # fmt: skip
         await put_override(session, account_id=account, name=name, enabled=True, config={})
-        await set_tenant(session, account)
+        await enter_tenant(session, account)
         assert await is_enabled(session, name, account) is True
-        await set_tenant(session, other)
+        await enter_tenant(session, other)
         assert await is_enabled(session, name, other) is False
         assert await is_enabled(session, "no_such_flag", other) is False
 
@@ -164,7 +164,7 @@ class TestService:
     ) -> None:
         flag_cache.clear()
         account = await new_account_in(session)
-        await set_tenant(session, uuid.uuid4())
+        await enter_tenant(session, uuid.uuid4())
         with pytest.raises(RuntimeError, match="scoped to the account"):
             await features_for(session, account)
 
@@ -176,7 +176,7 @@ class TestService:
         name = flag_name()
         await put_global_flag(session, admin_user_id=1, name=name, enabled=True,
                               rollout_percent=100, description=None, config={})  # fmt: skip
-        await set_tenant(session, account)
+        await enter_tenant(session, account)
         assert await is_enabled(session, name, account) is True
         await session.execute(text("SELECT set_config('app.staff_admin_user_id', '1', true)"))
         await session.execute(
@@ -227,7 +227,7 @@ class TestRowLevelSecurity:
         await put_global_flag(session, admin_user_id=1, name=name, enabled=True,
                               rollout_percent=100, description=None, config={})  # fmt: skip
         await session.execute(text("SELECT set_config('app.staff_admin_user_id', '', true)"))
-        await set_tenant(session, await new_account_in(session))
+        await enter_tenant(session, await new_account_in(session))
         deleted = await session.execute(
             text("DELETE FROM feature_flags WHERE feature_name = :n"), {"n": name}
         )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.errors import MarkettinaError
 from markettina.kernel.events import record
 from markettina.kernel.logs import get_logger
@@ -51,7 +51,18 @@ async def complete_checkout(
     if not await account_exists(session, account_id):
         log.warning("stripe_checkout_for_unknown_account", account_id=str(account_id))
         return None
-    await set_tenant(session, account_id)
+    async with tenant_scope(session, account_id):
+        return await _complete(
+            session, account_id=account_id, package_id=package_id, checkout=checkout,
+            metadata=metadata, vat_rate=vat_rate,
+        )  # fmt: skip
+
+
+async def _complete(
+    session: AsyncSession, *, account_id: uuid.UUID, package_id: uuid.UUID,
+    checkout: dict[str, Any], metadata: dict[str, Any], vat_rate: Decimal,
+) -> Payment | None:  # fmt: skip
+    """The checkout's payment and all that comes with it, as the buyer's account."""
     session_id = str(checkout["id"])
     done = await session.scalar(
         select(Payment.id).where(

@@ -13,14 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.db.tenant import current_tenant, set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.events import record
 
 from .errors import InvalidReferralCode
@@ -136,7 +134,7 @@ async def complete_referral_on_first_purchase(
         referral.status = "expired"
         await session.flush()
         return False
-    async with as_tenant(session, referred_account_id):
+    async with tenant_scope(session, referred_account_id):
         purchases = await session.scalar(
             select(func.count())
             .select_from(TokenTransaction)
@@ -149,13 +147,13 @@ async def complete_referral_on_first_purchase(
             return False
         await _bonus(session, referral, referred_account_id, referral.referred_bonus_tokens,
                      "referred")  # fmt: skip
-    async with as_tenant(session, referral.referrer_account_id):
+    async with tenant_scope(session, referral.referrer_account_id):
         await _bonus(session, referral, referral.referrer_account_id,
                      referral.referrer_bonus_tokens, "referrer")  # fmt: skip
     referral.status = "completed"
     referral.completed_at = now
     await session.flush()
-    async with as_tenant(session, referred_account_id):
+    async with tenant_scope(session, referred_account_id):
         await record(
             session,
             ReferralCompleted(
@@ -180,16 +178,6 @@ async def expire_referrals(session: AsyncSession, *, now: dt.datetime | None = N
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-@asynccontextmanager
-async def as_tenant(session: AsyncSession, account_id: uuid.UUID) -> AsyncIterator[None]:
-    """The block runs as ``account_id``'s tenant; the previous tenant is set back after it
-    succeeds (after an error the transaction is rolled back, whatever its tenant)."""
-    previous = await current_tenant(session)
-    await set_tenant(session, account_id)
-    yield
-    await set_tenant(session, previous)
 
 
 async def _bonus(

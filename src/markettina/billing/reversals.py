@@ -12,12 +12,12 @@ dispute took when a won dispute gives them back (see dispute_reinstatements).
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.events import record
 
 from .invoices import credited_cents, invoices_for_payment, issue_credit_note
@@ -67,15 +67,18 @@ async def reverse_payment(
     )  # fmt: skip
 
 
-async def locked_payment(session: AsyncSession, payment_intent_id: str) -> Payment | None:
-    """The payment of a Stripe payment intent, locked, its account the tenant; None if it
-    is not ours."""
-    account_id = (
+async def payment_account(session: AsyncSession, payment_intent_id: str) -> uuid.UUID | None:
+    """The account that a Stripe payment intent paid for; None if it is not ours."""
+    return (
         await session.execute(_ACCOUNT_OF, {"payment_intent_id": payment_intent_id})
     ).scalar_one_or_none()
-    if account_id is None:
-        return None
-    await set_tenant(session, account_id)
+
+
+async def locked_payment(
+    session: AsyncSession, account_id: uuid.UUID, payment_intent_id: str
+) -> Payment:
+    """The payment of a Stripe payment intent, locked (run as its account, see
+    ``payment_account``)."""
     return (
         await session.execute(
             select(Payment)

@@ -25,12 +25,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import bindparam
 
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.db.unit_of_work import side_transaction
 
 from .dispute_reinstatements import reinstate_dispute
+from .models import Payment
 from .payment_gateway import GatewayEvent, PaymentGateway
 from .purchases import complete_checkout
-from .reversals import locked_payment, reverse_payment
+from .reversals import locked_payment, payment_account, reverse_payment
 
 Outcome = Literal["processed", "ignored", "duplicate"]
 
@@ -80,24 +82,32 @@ async def _process(session: AsyncSession, event: GatewayEvent, *, vat_rate: Deci
         payment_intent, str
     ):
         return False
-    # locked first, whatever the event: a payment's events are processed one at a time (a
-    # withdrawal finds the reinstatements of its dispute processed before it, or none)
-    payment = await locked_payment(session, payment_intent)
-    if payment is None:
+    account_id = await payment_account(session, payment_intent)
+    if account_id is None:
         return False
-    if event.type == REFUNDED:
+    async with tenant_scope(session, account_id):
+        # locked first, whatever the event: a payment's events are processed one at a time
+        # (a withdrawal finds the reinstatements of its dispute processed before it, or none)
+        payment = await locked_payment(session, account_id, payment_intent)
+        await _reverse(session, event.type, obj, payment)
+    return True
+
+
+async def _reverse(
+    session: AsyncSession, event_type: str, obj: dict[str, Any], payment: Payment
+) -> None:
+    if event_type == REFUNDED:
         await reverse_payment(
             session, payment, reason="refund",
             amount_refunded_cents=int(obj.get("amount_refunded") or 0),
         )  # fmt: skip
-    elif event.type == DISPUTE_WITHDRAWN:
+    elif event_type == DISPUTE_WITHDRAWN:
         await reverse_payment(
             session, payment, reason="dispute",
             amount_disputed_cents=await _withdrawn(session, obj),
         )  # fmt: skip
     else:
         await reinstate_dispute(session, payment, amount_disputed_cents=_still_disputed(obj))
-    return True
 
 
 async def _withdrawn(session: AsyncSession, dispute: dict[str, Any]) -> int:

@@ -30,12 +30,13 @@ _TENANT_SNIPPET = """\
 ```python
 from sqlalchemy import select
 
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 
-async with session.begin():  # the setting ends with this transaction
-    # = SELECT set_config('app.current_account_id', :id, true)
-    await set_tenant(session, account_id)
-    leads = (await session.execute(select(Lead))).scalars().all()  # this account's rows only
+async with session.begin():  # the setting ends with this transaction at the latest
+    # = SELECT set_config('app.current_account_id', :id, true), the previous tenant
+    # set back when the block ends
+    async with tenant_scope(session, account_id):
+        leads = (await session.execute(select(Lead))).scalars().all()  # this account's rows
 
 # the same in SQL, inside one transaction:
 #   BEGIN;

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from markettina.kernel.events import record
 from markettina.kernel.pagination import Page, decode_time_cursor, page_of
@@ -114,10 +114,8 @@ async def create_sub_account(
     account = Account(name=name, slug=slug, parent_account_id=parent.id)
     session.add(account)
     await session.flush()
-    # the wallet is a tenant row of the new account: insert it as that tenant, then go back
-    await set_tenant(session, account.id)
-    await session.execute(_NEW_WALLET, {"account_id": account.id})
-    await set_tenant(session, actor.account_id)
+    async with tenant_scope(session, account.id):  # the wallet is a row of the new account
+        await session.execute(_NEW_WALLET, {"account_id": account.id})
     await record(
         session,
         SubAccountCreated(

@@ -10,10 +10,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import delete, func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.errors import Conflict, Forbidden, NotFound
 from markettina.kernel.events import record
 from markettina.kernel.pagination import Page, decode_time_cursor, page_of
@@ -328,9 +328,29 @@ async def accept_invitation(
     """The signed-in person joins the inviting account with the invited role."""
     if actor.principal.kind != "user" or actor.user_id is None:
         raise Forbidden("only a signed-in person can accept an invitation", code="users_only")
-    account_id = _account_in(token)
+    account_id = await _inviting_account(session, token)
     # the invitation is a row of the inviting account, not of the one the caller acts for
-    await set_tenant(session, account_id)
+    async with tenant_scope(session, account_id):
+        return await _join(session, user_id=actor.user_id, token=token, account_id=account_id)
+
+
+_INVITING_ACCOUNT = text("SELECT identity_invitation_account(:token_hash)")
+
+
+async def _inviting_account(session: AsyncSession, token: str) -> uuid.UUID:
+    """The account whose pending invitation this token is, found by the token's digest
+    before any tenant is set (so a token names no account it does not open)."""
+    account_id: uuid.UUID | None = await session.scalar(
+        _INVITING_ACCOUNT, {"token_hash": digest(token)}
+    )
+    if account_id is None:
+        raise _invitation_not_found()
+    return account_id
+
+
+async def _join(
+    session: AsyncSession, *, user_id: int, token: str, account_id: uuid.UUID
+) -> AccountMembership:
     now = dt.datetime.now(dt.UTC)
     invitation = (
         await session.execute(
@@ -347,9 +367,9 @@ async def accept_invitation(
             .with_for_update(of=AccountInvitation)
         )
     ).scalar_one_or_none()
-    if invitation is None:
+    if invitation is None:  # accepted or revoked since the look-up
         raise _invitation_not_found()
-    email = (await session.execute(select(User.email).where(User.id == actor.user_id))).scalar_one()
+    email = (await session.execute(select(User.email).where(User.id == user_id))).scalar_one()
     if email.lower() != invitation.email.lower():
         raise Forbidden(
             "this invitation was sent to another e-mail address",
@@ -357,7 +377,7 @@ async def accept_invitation(
         )
     already = await session.execute(
         select(AccountMembership.id).where(
-            AccountMembership.account_id == account_id, AccountMembership.user_id == actor.user_id
+            AccountMembership.account_id == account_id, AccountMembership.user_id == user_id
         )
     )
     if already.first() is not None:
@@ -365,38 +385,25 @@ async def accept_invitation(
 
     membership = AccountMembership(
         account_id=account_id,
-        user_id=actor.user_id,
+        user_id=user_id,
         role=invitation.role,
         invited_by=invitation.invited_by,
         accepted_at=now,
     )
     session.add(membership)
     invitation.accepted_at = now
-    invitation.accepted_by = actor.user_id
+    invitation.accepted_by = user_id
     await session.flush()
-    # still the inviting account's tenant: the event is that account's
     await record(
         session,
         MemberJoined(
-            user_id=actor.user_id, role=invitation.role, invitation_id=invitation.id,
+            user_id=user_id, role=invitation.role, invitation_id=invitation.id,
             invited_by=invitation.invited_by,
         ),
         account_id=account_id,
-        aggregate_id=actor.user_id,
+        aggregate_id=user_id,
     )  # fmt: skip
-    await set_tenant(session, actor.account_id)
     return membership
-
-
-def _account_in(token: str) -> uuid.UUID:
-    account_part, _, secret = token.partition(".")
-    try:
-        account_id = uuid.UUID(account_part)
-    except ValueError as exc:
-        raise _invitation_not_found() from exc
-    if not secret:
-        raise _invitation_not_found()
-    return account_id
 
 
 def _invitation_not_found() -> NotFound:

@@ -1,5 +1,6 @@
-"""Who is calling, and for which account: resolved once per request, before the tenant
-is set, then frozen into an ``Actor`` the services receive."""
+"""Who is calling, and for which account: resolved once per request, then frozen into an
+``Actor`` the services receive. The tenant is set only once the caller is verified and
+allowed to act for the account."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.raw import CompiledQuery
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import enter_tenant, tenant_scope
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
 
@@ -94,29 +95,27 @@ def principal_from_token(token: str, secret: str) -> Principal:
 
 
 _USER_CONTEXT = CompiledQuery(
-    text(
-        "SELECT c.*, set_config('app.current_account_id', :acting_text, true) AS tenant "
-        "FROM identity_user_context(:user_id, :family, :home, :acting) AS c"
-    )
+    text("SELECT * FROM identity_user_context(:user_id, :family, :home, :acting)")
 )
 
 
 def user_context(principal: Principal, acting: uuid.UUID) -> tuple[CompiledQuery, dict[str, Any]]:
-    """The one look-up of a person's request (its row goes to ``user_actor``): it also sets
-    the tenant, which the transaction discards if ``user_actor`` refuses the request."""
+    """The one look-up of a person's request (its row goes to ``user_actor``). It runs as
+    no tenant: the tenant is set once ``user_actor`` has accepted the request."""
     assert principal.user_id is not None
     return _USER_CONTEXT, {
         "user_id": principal.user_id,
         "family": principal.session_family,
         "home": principal.home_account_id,
         "acting": acting,
-        "acting_text": str(acting),
     }
 
 
 async def _user_actor(session: AsyncSession, principal: Principal, acting: uuid.UUID) -> Actor:
     query, params = user_context(principal, acting)
-    return user_actor(principal, acting, await query.one(session, **params))
+    actor = user_actor(principal, acting, await query.one(session, **params))
+    await enter_tenant(session, actor.account_id)
+    return actor
 
 
 def user_actor(principal: Principal, acting: uuid.UUID, row: Any) -> Actor:
@@ -166,9 +165,7 @@ def account_from_header(value: str) -> uuid.UUID:
 _KEY_CONTEXT = CompiledQuery(
     text(
         "SELECT k.*, a.id IS NOT NULL AS acting_found, a.parent_account_id AS acting_parent, "
-        "coalesce(a.suspended_at IS NOT NULL OR NOT a.is_active, false) AS acting_suspended, "
-        "set_config('app.current_account_id', coalesce(:acting, k.account_id)::text, true) "
-        "AS tenant "
+        "coalesce(a.suspended_at IS NOT NULL OR NOT a.is_active, false) AS acting_suspended "
         "FROM identity_api_key(:prefix) AS k "
         "LEFT JOIN accounts a ON a.id = coalesce(:acting, k.account_id) AND a.deleted_at IS NULL"
     )
@@ -177,8 +174,8 @@ _KEY_CONTEXT = CompiledQuery(
 
 def key_context(prefix: str, acting: uuid.UUID | None) -> tuple[CompiledQuery, dict[str, Any]]:
     """The one look-up of a request with an API key (its rows go to ``key_actor``): the key
-    by its prefix, the account it acts for (``acting``, or the key's own when None), and
-    the tenant set to that account, which the transaction discards if the key is refused."""
+    by its prefix and the account it acts for (``acting``, or the key's own when None). It
+    runs as no tenant: the tenant is set once ``key_actor`` has accepted the key."""
     return _KEY_CONTEXT, {"prefix": prefix, "acting": acting}
 
 
@@ -249,12 +246,13 @@ async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
         raise header_error
     home = actor.principal.home_account_id
     assert actor.principal.api_key_id is not None
-    if actor.account_id == home:
-        await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
-    else:  # the key's row is its own account's
-        await set_tenant(session, home)
-        await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
-        await set_tenant(session, actor.account_id)
+    touch, touch_params = key_touch(actor.principal.api_key_id, home)
+    if actor.account_id == home:  # the tenant and the key's use: one round trip
+        await enter_tenant(session, home, touch, **touch_params)
+    else:
+        await enter_tenant(session, actor.account_id)
+        async with tenant_scope(session, home):  # the key's row is its own account's
+            await touch.run(session, **touch_params)
     return actor
 
 
@@ -283,8 +281,3 @@ def key_touch(key_id: uuid.UUID, account: uuid.UUID) -> tuple[CompiledQuery, dic
     return _TOUCH, {
         "account": account, "key_id": key_id, "now": now, "cutoff": now - API_KEY_TOUCH_INTERVAL
     }  # fmt: skip
-
-
-async def touch_api_key(session: AsyncSession, *, key_id: uuid.UUID, account: uuid.UUID) -> None:
-    query, params = key_touch(key_id, account)
-    await query.run(session, **params)

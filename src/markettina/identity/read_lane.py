@@ -4,9 +4,9 @@ that are most of an API's traffic (a page of a list, for a person signed in or a
 A plain read is one compiled statement whose row PostgreSQL renders as the response
 body. The lane runs the same steps as the routed pipeline (``dependencies``), through
 the same functions: the access token checked (or the key's prefix read), the caller's
-context looked up with the tenant set (one round trip, ``BEGIN`` included), the
-permission authorized, the request counted against the rate limit, then the page read
-(with a key's use recorded, in the same round trip) and the transaction committed. What
+context looked up (one round trip, ``BEGIN`` included), the permission authorized, the
+request counted against the rate limit, then the tenant set and the page read (with a
+key's use recorded, in the same round trip) and the transaction committed. What
 it skips is per-request framework work: routing through every
 route, solving dependencies, validating parameters, converting rows, which cost an API
 process several times the database's share of a request.
@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from markettina.kernel.db.keyset import NewestFirst
+from markettina.kernel.db.tenant import tenant_setting
 from markettina.kernel.errors import MarkettinaError
 from markettina.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_time_cursor
 from markettina.kernel.rate_limits import count
@@ -199,15 +200,16 @@ class ReadLane:
                 limit=request.limit, cursor=request.cursor, **read.params(actor)
             )
             key_id = actor.principal.api_key_id
-            if key_id is None:
-                # the page, then COMMIT (pipelining the two measured no better)
-                row = await query.one(connection, **params)
-            else:  # a key's use is recorded with its page, in one round trip
-                touch, touch_params = key_touch(key_id, actor.account_id)
-                async with connection.pipeline():
+            # the tenant, now that the caller is accepted, and the page (with a key's use
+            # recorded) in one round trip; then COMMIT (pipelining it too measured no better)
+            setting, setting_params = tenant_setting(actor.account_id)
+            async with connection.pipeline():
+                await setting.send(connection, **setting_params)
+                if key_id is not None:
+                    touch, touch_params = key_touch(key_id, actor.account_id)
                     await touch.send(connection, **touch_params)
-                    page = await query.send(connection, **params)
-                row = await page.fetchone()
+                page = await query.send(connection, **params)
+            row = await page.fetchone()
             body = read.page.render(row)
             await connection.commit()
         return body

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.billing.public import register_referral
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.db.unit_of_work import side_transaction
 from markettina.kernel.errors import (
     Conflict,
@@ -156,33 +156,38 @@ async def register(
     await session.flush()  # a race with the same address ends here, 409 by uq_users_email
     await session.refresh(user)
     account = await _new_account(session, name=full_name or email, slug_base=_slug_base(email))
-    await set_tenant(session, account.id)
-    session.add(
-        AccountMembership(account_id=account.id, user_id=user.id, role="owner", accepted_at=_now())
-    )
-    # balances belong to the ledger's trigger: the app may write only these two columns
-    await session.execute(
-        text("INSERT INTO token_wallets (account_id, user_id) VALUES (:account_id, :user_id)"),
-        {"account_id": account.id, "user_id": user.id},
-    )
-    await record(
-        session,
-        AccountCreated(
-            account_id=account.id, user_id=user.id, name=account.name, slug=account.slug,
-            plan_tier=account.plan_tier,
-        ),
-        account_id=account.id,
-        aggregate_id=account.id,
-        aggregate_version=account.version,
-    )  # fmt: skip
-    if referral_code is not None:
-        await register_referral(
-            session, code=referral_code, referred_account_id=account.id, referred_user_id=user.id
+    async with tenant_scope(session, account.id):  # the new account's rows from here on
+        session.add(
+            AccountMembership(
+                account_id=account.id, user_id=user.id, role="owner", accepted_at=_now()
+            )
         )
-    await send_verification(session, user=user, policy=policy)
-    signed_in = await _open_session(
-        session, user_id=user.id, account_id=account.id, policy=policy, client=client
-    )
+        # balances belong to the ledger's trigger: the app may write only these two columns
+        await session.execute(
+            text("INSERT INTO token_wallets (account_id, user_id) VALUES (:account_id, :user_id)"),
+            {"account_id": account.id, "user_id": user.id},
+        )
+        await record(
+            session,
+            AccountCreated(
+                account_id=account.id, user_id=user.id, name=account.name, slug=account.slug,
+                plan_tier=account.plan_tier,
+            ),
+            account_id=account.id,
+            aggregate_id=account.id,
+            aggregate_version=account.version,
+        )  # fmt: skip
+        if referral_code is not None:
+            await register_referral(
+                session,
+                code=referral_code,
+                referred_account_id=account.id,
+                referred_user_id=user.id,
+            )
+        await send_verification(session, user=user, policy=policy)
+        signed_in = await _open_session(
+            session, user_id=user.id, account_id=account.id, policy=policy, client=client
+        )
     log.info("user_registered", user_id=user.id, account_id=str(account.id))
     return Registered(user=user, account=account, session=signed_in)
 

@@ -1,28 +1,33 @@
 """The upkeep of social accounts: the periodic check that refreshes tokens about to expire
 and keeps one health record per account, and the re-encryption of tokens when keys rotate.
-Both run as the owner, over every account."""
+
+The check finds the due accounts across tenants with the owner's maintenance function
+``social_accounts_due``; each account's refresh is then written as the application role
+with that account as the tenant, like a request. The re-encryption runs as the owner."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+import psycopg
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from markettina.kernel.db.reencryption import (
     ReencryptionReport,
     count_encrypted,
     reencrypt_columns,
 )
+from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.logs import get_logger
 from markettina.kernel.security import SecretBox
 
 from . import social_ports
-from .models import SocialAccount, SocialAccountHealth
+from .models import SocialAccount
 from .social_accounts import (
     CHECK_BATCH,
     CHECK_INTERVAL,
@@ -36,10 +41,6 @@ from .social_accounts import (
 from .social_ports import GrantRejected, PlatformError, TokenSet
 
 log = get_logger(__name__)
-
-# opens a short transaction as the owner (one per account checked)
-Transactions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-
 
 # the columns ``markettina secrets rotate`` re-encrypts
 TOKEN_COLUMNS = (SocialAccount.access_token_encrypted, SocialAccount.refresh_token_encrypted)
@@ -73,7 +74,9 @@ class HealthReport:
 
 
 @dataclass(frozen=True)
-class _Due:
+class DueAccount:
+    """A social account whose token expires soon (a row of ``social_accounts_due``)."""
+
     account_id: uuid.UUID
     id: uuid.UUID
     platform: str
@@ -89,57 +92,40 @@ class _Outcome:
     refresh_token: str | None = field(default=None, repr=False)  # the one sent to the platform
 
 
-async def check_social_accounts(
-    *, transactions: Transactions, box: SecretBox, now: dt.datetime | None = None,
-    limit: int = CHECK_BATCH,
-) -> HealthReport:  # fmt: skip
-    """Refresh the tokens that expire within REFRESH_AHEAD and record each account's health.
+async def due_social_accounts(
+    owner: psycopg.AsyncConnection[Any], *, now: dt.datetime, limit: int = CHECK_BATCH
+) -> list[DueAccount]:
+    """The social accounts, of every tenant, whose tokens expire within REFRESH_AHEAD and
+    that are not given up on: the one cross-tenant step, on an owner connection."""
+    cursor = await owner.execute(
+        "SELECT account_id, id, platform, refresh_token_encrypted, token_expires_at "
+        "FROM social_accounts_due(%s, %s, %s)",
+        (now, REFRESH_AHEAD, limit),
+    )
+    return [DueAccount(*row) for row in await cursor.fetchall()]
 
-    ``transactions`` opens one owner transaction (it sees every account). Each account is
-    read, refreshed and recorded on its own: no transaction stays open while a platform is
-    called, and one account's failure never undoes another's refresh."""
-    now = now or dt.datetime.now(dt.UTC)
-    async with transactions() as session:
-        due = await _due_accounts(session, now=now, limit=limit)
+
+async def check_social_accounts(
+    due: list[DueAccount], *, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
+    now: dt.datetime,
+) -> HealthReport:  # fmt: skip
+    """Refresh the tokens of ``due`` (``due_social_accounts``'s) and record each account's
+    health. ``sessions`` are the application role's: each account is recorded in a unit of
+    work of its own with that account as the tenant, after its platform was called (no
+    transaction stays open meanwhile, and one account's failure never undoes another's
+    refresh)."""
     report = HealthReport()
     for item in due:
         outcome = await _refresh(item, box=box, now=now)
         if outcome.kind != "skipped":
-            async with transactions() as session:
+            async with unit_of_work(sessions, account_id=item.account_id) as session:
                 recorded = await _record_outcome(session, item, outcome, box=box, now=now)
             outcome = outcome if recorded else _Outcome("skipped")
         setattr(report, outcome.kind, getattr(report, outcome.kind) + 1)
     return report
 
 
-async def _due_accounts(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[_Due]:
-    given_up = exists().where(
-        SocialAccountHealth.account_id == SocialAccount.account_id,
-        SocialAccountHealth.social_account_id == SocialAccount.id,
-        SocialAccountHealth.status.in_(("expired", "revoked")),  # only a reconnect helps
-    )
-    rows = await session.execute(
-        select(
-            SocialAccount.account_id,
-            SocialAccount.id,
-            SocialAccount.platform,
-            SocialAccount.refresh_token_encrypted,
-            SocialAccount.token_expires_at,
-        )
-        .where(
-            SocialAccount.deleted_at.is_(None),
-            SocialAccount.is_active,
-            SocialAccount.token_expires_at <= now + REFRESH_AHEAD,
-            ~given_up,
-        )
-        .order_by(SocialAccount.token_expires_at, SocialAccount.account_id, SocialAccount.id)
-        .limit(limit)
-    )
-    return [_Due(r.account_id, r.id, r.platform, r.refresh_token_encrypted, r.token_expires_at)
-            for r in rows if r.token_expires_at is not None]  # fmt: skip
-
-
-async def _refresh(item: _Due, *, box: SecretBox, now: dt.datetime) -> _Outcome:
+async def _refresh(item: DueAccount, *, box: SecretBox, now: dt.datetime) -> _Outcome:
     oauth = social_ports.platforms.get(item.platform)
     if oauth is None:
         log.warning("social_platform_not_configured", platform=item.platform)
@@ -164,7 +150,12 @@ async def _refresh(item: _Due, *, box: SecretBox, now: dt.datetime) -> _Outcome:
 
 
 async def _record_outcome(
-    session: AsyncSession, item: _Due, outcome: _Outcome, *, box: SecretBox, now: dt.datetime
+    session: AsyncSession,
+    item: DueAccount,
+    outcome: _Outcome,
+    *,
+    box: SecretBox,
+    now: dt.datetime,
 ) -> bool:
     """Store a refresh and the health it shows; False if the account changed meanwhile
     (disconnected, or connected again: its tokens are then newer than ours)."""

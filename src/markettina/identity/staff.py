@@ -20,7 +20,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.db.unit_of_work import side_transaction
 from markettina.kernel.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.events import Event, record
@@ -252,14 +252,12 @@ async def search_accounts(
 
 async def get_account(session: AsyncSession, *, staff: Staff, account_id: uuid.UUID) -> AccountView:
     account = await _account(session, account_id)
-    # memberships are tenant rows: count them as that tenant, then leave no tenant set
-    await set_tenant(session, account_id)
-    members = await session.scalar(
-        select(func.count())
-        .select_from(AccountMembership)
-        .where(AccountMembership.account_id == account_id)
-    )
-    await set_tenant(session, None)
+    async with tenant_scope(session, account_id):  # memberships are the account's rows
+        members = await session.scalar(
+            select(func.count())
+            .select_from(AccountMembership)
+            .where(AccountMembership.account_id == account_id)
+        )
     await _audit(session, staff=staff, action=ACCOUNT_VIEW, account_id=account_id)
     return AccountView(account=account, member_count=members or 0)
 
@@ -481,13 +479,11 @@ async def _change_suspension(
 
 
 async def _publish(session: AsyncSession, account: Account, event: Event) -> None:
-    # the event is a tenant row of the account: record it as that tenant, then leave none set
-    await set_tenant(session, account.id)
-    await record(
-        session, event, account_id=account.id, aggregate_id=account.id,
-        aggregate_version=account.version,
-    )  # fmt: skip
-    await set_tenant(session, None)
+    async with tenant_scope(session, account.id):  # the event is a row of the account
+        await record(
+            session, event, account_id=account.id, aggregate_id=account.id,
+            aggregate_version=account.version,
+        )  # fmt: skip
 
 
 async def _audit(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 
 from markettina.identity.public import Actor, StaffMember, Transaction, record_staff_action, require
-from markettina.kernel.db.tenant import set_tenant
+from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.errors import NotFound
 from markettina.kernel.pagination import Cursor, Limit, Page
 
@@ -101,11 +101,10 @@ async def void_invoice(
     credited already."""
     if not await account_exists(session, account_id):
         raise NotFound("no such account", code="account_not_found")
-    await set_tenant(session, account_id)
-    voided, note = await invoices.void_invoice(
-        session, account_id=account_id, invoice_id=invoice_id, reason=body.reason
-    )
-    await set_tenant(session, None)
+    async with tenant_scope(session, account_id):
+        voided, note = await invoices.void_invoice(
+            session, account_id=account_id, invoice_id=invoice_id, reason=body.reason
+        )
     await record_staff_action(
         session, staff=member, action="invoice.void", target_type="invoice",
         target_id=str(invoice_id),

@@ -27,6 +27,7 @@ from procrastinate.jobs import Job
 from procrastinate.tasks import Task
 from psycopg.types.json import Jsonb
 
+from ..db.tenant import enter_tenant
 from ..jobs import job_queue
 from ..logs import get_logger
 
@@ -182,8 +183,6 @@ async def _execute(account_id: uuid.UUID, query: Any, params: tuple[Any, ...]) -
     assert isinstance(connector, PsycopgConnector)
     connection: psycopg.AsyncConnection[Any]
     async with connector.pool.connection() as connection, connection.transaction():
-        await connection.execute(
-            "SELECT set_config('app.current_account_id', %s, true)", (str(account_id),)
-        )
+        await enter_tenant(connection, account_id)
         cursor = await connection.execute(query, params)
         return await cursor.fetchone()

@@ -58,7 +58,9 @@ def grant_app_privileges(connection: Connection) -> None:
     """markettina_app reads and writes rows; it owns nothing and changes no schema.
 
     Default privileges make every later table of the owner usable by the app too; revisions
-    that need tighter rules (global tables, read models) revoke per table.
+    that need tighter rules (global tables, read models) revoke per table. The EXECUTE
+    grants here are the baseline's only: revision 0020 withdraws them (and PUBLIC's), and
+    functions are granted to the app one by one since.
     """
     for statement in (
         f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",

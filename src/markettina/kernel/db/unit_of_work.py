@@ -1,4 +1,6 @@
-"""The transaction boundary of a request or a job: services never commit, this does."""
+"""The transaction boundary of a job (and of anything outside a request that changes
+tenant data): services never commit, this does. A request's transaction is opened by the
+request pipeline, which sets its tenant once the caller is verified."""
 
 from __future__ import annotations
 
@@ -9,16 +11,18 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from .tenant import set_tenant
+from .tenant import enter_tenant
 
 
 @asynccontextmanager
 async def unit_of_work(
     sessions: async_sessionmaker[AsyncSession], *, account_id: UUID | None
 ) -> AsyncIterator[AsyncSession]:
-    """Open a transaction scoped to ``account_id``; commit if the block succeeds, else roll back."""
+    """Open a transaction as ``account_id`` (None: as no tenant); commit if the block
+    succeeds, else roll back. Code inside that acts for another account uses
+    ``tenant_scope``."""
     async with sessions() as session, session.begin():
-        await set_tenant(session, account_id)
+        await enter_tenant(session, account_id)
         yield session
 
 

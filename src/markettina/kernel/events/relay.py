@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import Uuid
 
-from ..db.tenant import set_tenant
+from ..db.tenant import tenant_scope
 from ..logs import get_logger
 from .handlers import StoredEvent, handlers_for
 
@@ -103,11 +103,10 @@ async def _relay(
             by_account[key.account_id].append(key)
         processed = failed = 0
         for account_id, keys in by_account.items():
-            await set_tenant(session, account_id)
-            done, failures = await _handle_account_events(session, keys, isolate=isolate)
+            async with tenant_scope(session, account_id):
+                done, failures = await _handle_account_events(session, keys, isolate=isolate)
             processed += done
             failed += failures
-        await set_tenant(session, None)
     return RelayReport(claimed=len(claimed), processed=processed, failed=failed)
 
 

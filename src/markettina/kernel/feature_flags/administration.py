@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from ..db.tenant import set_tenant
+from ..db.tenant import tenant_scope
 from ..errors import NotFound
 from ..models import FeatureFlag
 from ..pagination import Page, decode_cursor, page_of
@@ -88,23 +88,21 @@ async def put_override(
     """Set one account's answer for a flag that exists globally."""
     await _global_flag(session, name)
     await _account_exists(session, account_id)
-    await set_tenant(session, account_id)
     values: dict[str, Any] = {"enabled": enabled, "config": config}
-    flag, created = await _upsert(session, account_id=account_id, name=name, values=values)
-    await set_tenant(session, None)
+    async with tenant_scope(session, account_id):
+        flag, created = await _upsert(session, account_id=account_id, name=name, values=values)
     _forget_after_commit(session)
     return flag, bool(created)
 
 
 async def remove_override(session: AsyncSession, *, account_id: uuid.UUID, name: str) -> None:
     """The account goes back to the global default."""
-    await set_tenant(session, account_id)
-    removed = await session.scalar(
-        delete(FeatureFlag)
-        .where(FeatureFlag.account_id == account_id, FeatureFlag.feature_name == name)
-        .returning(FeatureFlag.id)
-    )
-    await set_tenant(session, None)
+    async with tenant_scope(session, account_id):
+        removed = await session.scalar(
+            delete(FeatureFlag)
+            .where(FeatureFlag.account_id == account_id, FeatureFlag.feature_name == name)
+            .returning(FeatureFlag.id)
+        )
     if removed is None:
         raise NotFound("this account has no override of this flag", code="override_not_found")
     _forget_after_commit(session)
@@ -113,15 +111,16 @@ async def remove_override(session: AsyncSession, *, account_id: uuid.UUID, name:
 async def account_features(session: AsyncSession, *, account_id: uuid.UUID) -> list[AccountFeature]:
     """Every flag for one account, read fresh (staff see the truth, not a cache)."""
     await _account_exists(session, account_id)
-    await set_tenant(session, account_id)
-    rows = (await session.execute(select(*FLAG_COLUMNS))).all()
-    overrides = {
-        flag.feature_name: flag
-        for flag in (
-            await session.execute(select(FeatureFlag).where(FeatureFlag.account_id == account_id))
-        ).scalars()
-    }
-    await set_tenant(session, None)
+    async with tenant_scope(session, account_id):
+        rows = (await session.execute(select(*FLAG_COLUMNS))).all()
+        overrides = {
+            flag.feature_name: flag
+            for flag in (
+                await session.execute(
+                    select(FeatureFlag).where(FeatureFlag.account_id == account_id)
+                )
+            ).scalars()
+        }
     effective = effective_features(rows, account_id)
     return [
         AccountFeature(name=name, effective=feature, override=overrides.get(name))

@@ -3,35 +3,15 @@ delivery and the record of its outcome, each one round trip (a worker spent most
 attempt building, compiling and synchronizing ORM statements, several per step).
 
 Each is sent with the statement that sets the tenant ahead of it, in one round trip
-(``BEGIN`` included): the same transaction-local setting ``set_tenant`` makes, so
-row-level security applies as usual.
+(``BEGIN`` included, ``kernel.db.tenant.enter_tenant``), so row-level security applies
+as usual.
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db.raw import CompiledQuery, driver_connection
-from ..db.tenant import tenant_setting
-
-
-async def in_tenant(
-    session: AsyncSession, tenant: uuid.UUID, query: CompiledQuery, **params: Any
-) -> list[Any]:
-    """The rows of ``query``, run on the session's transaction after the tenant is set to
-    ``tenant``, both in one round trip."""
-    connection = await driver_connection(session)
-    async with connection.pipeline():
-        setting, setting_params = tenant_setting(tenant)
-        await setting.send(connection, **setting_params)
-        cursor = await query.send(connection, **params)
-    rows: list[Any] = await cursor.fetchall()
-    return rows
-
+from ..db.raw import CompiledQuery
 
 # A pending or failed delivery that is due, of a live endpoint that has a secret: moved to
 # 'delivering' under a lease and its attempt logged. No row: anything else (not due, done,

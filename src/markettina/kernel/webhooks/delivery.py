@@ -31,10 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from markettina.settings import Settings
 
+from ..db.tenant import enter_tenant
 from ..events import record
 from ..models import Webhook, WebhookAttempt, WebhookDelivery
 from ..security import SecretBox
-from .attempt_statements import CLAIM, RECORD, in_tenant
+from .attempt_statements import CLAIM, RECORD
 from .events import WebhookEndpointDisabled
 from .payloads import request_body, request_headers
 from .sender import SendResult, WebhookSender
@@ -98,7 +99,7 @@ async def attempt_delivery(
     requeue: Requeue,
 ) -> str | None:
     """Make one attempt if the delivery is due; its status afterwards (None: not due).
-    Each step is a transaction whose first statement sets the tenant (``in_tenant``)."""
+    Each step is a transaction whose first statement sets the tenant (``enter_tenant``)."""
     async with sessions() as session, session.begin():
         claim = await claim_attempt(
             session, account_id=account_id, delivery_id=delivery_id, box=box, policy=policy
@@ -123,7 +124,7 @@ async def claim_attempt(
     box: SecretBox,
     policy: DeliveryPolicy,
 ) -> Claim | None:
-    claimed = await in_tenant(
+    claimed = await enter_tenant(
         session, account_id, CLAIM, account_id=account_id, delivery_id=delivery_id,
         lease=policy.lease,
     )  # fmt: skip
@@ -234,7 +235,7 @@ async def record_outcome(
         next_retry_at = now + dt.timedelta(seconds=delay)
     else:
         status, next_retry_at = "abandoned", None
-    (row,) = await in_tenant(
+    (row,) = await enter_tenant(
         session, claim.account_id, RECORD, account_id=claim.account_id,
         delivery_id=claim.delivery_id,
         number=claim.number, status=status, succeeded=error is None,
