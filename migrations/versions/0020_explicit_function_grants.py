@@ -30,7 +30,7 @@ The downgrade gives back the grants as they were: the app on every function but 
 owner-only ones, PUBLIC on the job queue's and the trigger functions, and both defaults.
 
 Revision ID: 0020_explicit_function_grants
-Revises: 0018_purge_sign_in_tokens
+Revises: 0019_lockout_per_address
 Create Date: 2026-12-02
 """
 
@@ -40,7 +40,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "0020_explicit_function_grants"
-down_revision: str | None = "0018_purge_sign_in_tokens"
+down_revision: str | None = "0019_lockout_per_address"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
