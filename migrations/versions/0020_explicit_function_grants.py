@@ -95,6 +95,7 @@ OWNER_ONLY_BEFORE = (
     "purge_idle_address_rate_limits()",
     "forget_expired_webhook_secrets()",
     "purge_expired_sign_in_tokens()",
+    "purge_ended_login_failures()",
 )
 
 FUNCTIONS = """
