@@ -1,0 +1,82 @@
+"""A NUL character in a query string, a path or a header value is refused with a 422 naming
+the parameter (``query.q``, ``path.key_id``, ``header.User-Agent``), before any route or
+the read lane sees it: PostgreSQL cannot store one, and no route should have to remember.
+Bodies are held to the same rule by ``inputs.RequestModel``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qsl
+
+from starlette.responses import JSONResponse
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..errors import PROBLEM_CONTENT_TYPE, FieldError, problem
+
+_MESSAGE = "must not contain a NUL character (\\u0000)"
+_CODE = "nul_character"
+
+
+def _header_name(raw: bytes) -> str:
+    """``x-account-id`` as the API's documents spell it: ``X-Account-Id``."""
+    return "-".join(part.capitalize() for part in raw.decode("latin-1").split("-"))
+
+
+def _query_fields(scope: Scope) -> Iterator[str]:
+    raw: bytes = scope.get("query_string", b"")
+    if b"\x00" not in raw and b"%00" not in raw:
+        return
+    # decoded as Starlette decodes it for the routes
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            yield f"query.{name}"
+
+
+def _path_fields(scope: Scope) -> Iterator[str]:
+    if "\x00" not in scope["path"]:
+        return
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        match, child = route.matches(scope)
+        if match is not Match.NONE:
+            named = [
+                f"path.{name}"
+                for name, value in child.get("path_params", {}).items()
+                if "\x00" in str(value)
+            ]
+            if named:
+                yield from named
+                return
+    yield "path"
+
+
+def _header_fields(scope: Scope) -> Iterator[str]:
+    for name, value in scope["headers"]:
+        if b"\x00" in value:
+            yield f"header.{_header_name(name)}"
+
+
+class NulGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        fields = [*_query_fields(scope), *_path_fields(scope), *_header_fields(scope)]
+        if not fields:
+            await self.app(scope, receive, send)
+            return
+        body = problem(
+            status=422,
+            code="validation_failed",
+            title="Invalid input",
+            detail=f"invalid input: {', '.join(fields)}",
+            instance=scope["path"],
+            errors=[FieldError(field, _MESSAGE, _CODE) for field in fields],
+            request_id=scope.get("state", {}).get("request_id"),
+        )
+        response = JSONResponse(body, status_code=422, media_type=PROBLEM_CONTENT_TYPE)
+        await response(scope, receive, send)
