@@ -91,7 +91,7 @@ Int32Param = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
 PositiveInt32Param = Annotated[Int32Param, Field(ge=1)]
 
 
-def _true_or_false(value: Any) -> Any:
+def true_or_false_text(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if value in ("true", "false"):
@@ -99,7 +99,7 @@ def _true_or_false(value: Any) -> Any:
     raise PydanticCustomError("bool_parsing", "true or false")
 
 
-QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
+QueryFlag = Annotated[bool, BeforeValidator(true_or_false_text)]
 """A query boolean: ``true`` or ``false`` (not 0, 1, yes, on ...)."""
 
 
@@ -172,7 +172,7 @@ Omittable = Annotated[T | None, _NotNull()]
 """A field of a partial update: left out it stays as it is; null is refused."""
 
 
-def _small_json(value: dict[str, Any]) -> dict[str, Any]:
+def small_json_object(value: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(value, separators=(",", ":"))) > JSON_OBJECT_MAX_BYTES:
         raise PydanticCustomError(
             "too_large", "at most {limit} bytes of JSON", {"limit": JSON_OBJECT_MAX_BYTES}
@@ -180,5 +180,5 @@ def _small_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-JsonObject = Annotated[dict[str, Any], AfterValidator(_small_json)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(small_json_object)]
 """A free-form JSON object stored as jsonb: at most 16 KB (and, as any body, no NUL)."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import parse_qsl
 
+from fastapi.routing import iter_route_contexts
 from starlette.responses import JSONResponse
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import PROBLEM_CONTENT_TYPE, FieldError, problem
@@ -34,20 +35,21 @@ def _query_fields(scope: Scope) -> Iterator[str]:
 
 
 def _path_fields(scope: Scope) -> Iterator[str]:
-    if "\x00" not in scope["path"]:
+    """The parameters of the first route whose template matches (only ever for a bad path)."""
+    path: str = scope["path"]
+    if "\x00" not in path:
         return
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", ()):
-        match, child = route.matches(scope)
-        if match is not Match.NONE:
-            named = [
-                f"path.{name}"
-                for name, value in child.get("path_params", {}).items()
-                if "\x00" in str(value)
-            ]
-            if named:
-                yield from named
-                return
+    router = getattr(scope.get("app"), "router", None)
+    for route in iter_route_contexts(getattr(router, "routes", [])):
+        if route.path is None:
+            continue
+        pattern, _, _ = compile_path(route.path)
+        found = pattern.match(path)
+        named = [f"path.{name}" for name, value in (found.groupdict() if found else {}).items()
+                 if "\x00" in value]  # fmt: skip
+        if named:
+            yield from named
+            return
     yield "path"
 
 
