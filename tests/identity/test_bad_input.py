@@ -136,6 +136,9 @@ OUT_OF_TYPE = [
     ("owner", "GET", "/v1/events", {"since": "2026-01-01"}, "query.since"),
     ("staff", "GET", "/v1/staff/audit-logs", {"since": "1700000000"}, "query.since"),
     ("owner", "POST", "/v1/api-keys", {"name": "k", "scopes": ["content:read"],
+                                       "expires_at": "9999-12-31T23:00:00-05:00"},
+     "body.expires_at"),  # year 10000 in UTC
+    ("owner", "POST", "/v1/api-keys", {"name": "k", "scopes": ["content:read"],
                                        "expires_at": 4102444800}, "body.expires_at"),
     ("staff", "POST", "/v1/staff/billing/promo-codes",
      {"code": "TIMED", "discount_type": "percent", "discount_value": 10, "valid_to": 4102444800},

@@ -29,8 +29,8 @@ PromoCodeText = Annotated[
 ]
 PlanName = Literal["free", "starter", "pro", "agency", "enterprise"]
 Cents = Annotated[Int32, Field(ge=0, le=100_000_000)]
-UseCount = Annotated[Int32, Field(gt=0, le=100_000_000)]
-UsesPerAccount = Annotated[Int32, Field(gt=0, le=1000)]
+UseCount = Annotated[Int32, Field(ge=1, le=100_000_000)]
+UsesPerAccount = Annotated[Int32, Field(ge=1, le=1000)]
 PackageIds = Annotated[list[uuid.UUID], Field(max_length=100)]
 PlanNames = Annotated[list[PlanName], Field(max_length=5)]
 
@@ -61,7 +61,7 @@ class StaffPriceOut(PriceOut):
 class PriceCreate(RequestModel):
     service_type: ServiceName
     service_subtype: ServiceName | None = None
-    token_cost: Annotated[Int32, Field(gt=0, le=1_000_000)]
+    token_cost: Annotated[Int32, Field(ge=1, le=1_000_000)]
     name: Label
     description: Text500 | None = None
     effective_from: CalendarDay | None = Field(
@@ -120,7 +120,7 @@ class _PromoFields(RequestModel):
 class PromoCodeCreate(_PromoFields):
     code: PromoCodeText
     discount_type: Literal["percent", "fixed_amount", "bonus_tokens"]
-    discount_value: Annotated[Int32, Field(gt=0, le=100_000_000)] = Field(
+    discount_value: Annotated[Int32, Field(ge=1, le=100_000_000)] = Field(
         description="Percent (1-100), cents, or tokens, per type."
     )
 

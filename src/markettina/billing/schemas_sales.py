@@ -18,9 +18,9 @@ Detail = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 VatId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-TokenCount = Annotated[Int32, Field(gt=0, le=100_000_000)]
+TokenCount = Annotated[Int32, Field(ge=1, le=100_000_000)]
 BonusTokens = Annotated[Int32, Field(ge=0, le=100_000_000)]
-PriceCents = Annotated[Int32, Field(gt=0, le=100_000_000)]
+PriceCents = Annotated[Int32, Field(ge=1, le=100_000_000)]
 SortOrder = Annotated[Int32, Field(ge=-10_000, le=10_000)]
 
 

@@ -129,7 +129,10 @@ def iso_day_text(value: Any) -> Any:
 
 
 def _in_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise PydanticCustomError("datetime_range", "outside the years 1 to 9999 in UTC") from None
 
 
 Timestamp = Annotated[AwareDatetime, BeforeValidator(rfc3339_text), AfterValidator(_in_utc)]
@@ -156,8 +159,8 @@ class _NotNull:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        members = [member for member in getattr(source, "__args__", ()) if member is not None]
-        members = [member for member in members if member is not type(None)]
+        members = [member for member in getattr(source, "__args__", ()) if member is not type(None)]
+        # ``T | None`` is generated as ``T`` alone: the schema says the field is never null
         inner = handler.generate_schema(members[0]) if len(members) == 1 else handler(source)
         return core_schema.no_info_before_validator_function(refuse_null, inner)
 
