@@ -153,8 +153,14 @@ OUT_OF_TYPE = [
 
 
 @pytest.fixture(scope="module")
-def callers(db: DatabaseURLs, owner: Member) -> dict[str, dict[str, str]]:
-    return {"anyone": {}, "owner": owner.headers, "staff": new_staff_session(db).headers}
+def signed_in(db: DatabaseURLs) -> Member:
+    """An owner of their own: the sweep over every route above signs ``owner`` out."""
+    return new_member(db, new_account(db), "owner")
+
+
+@pytest.fixture(scope="module")
+def callers(db: DatabaseURLs, signed_in: Member) -> dict[str, dict[str, str]]:
+    return {"anyone": {}, "owner": signed_in.headers, "staff": new_staff_session(db).headers}
 
 
 def _texts(value: Any) -> Iterator[str]:
@@ -198,29 +204,29 @@ async def test_a_nul_in_a_query_or_path_is_named(
         assert "\\u0000" in found["instance"]
 
 
-async def test_a_nul_in_a_header_is_named(client: httpx.AsyncClient, owner: Member) -> None:
+async def test_a_nul_in_a_header_is_named(client: httpx.AsyncClient, signed_in: Member) -> None:
     login = {"email": "nobody@example.com", "password": "x"}
     response = await client.post("/v1/auth/login", json=login, headers={"User-Agent": f"a{NUL}"})
     assert fields(_invalid(response)) == ["header.User-Agent"]
-    response = await client.get("/v1/account", headers={**owner.headers, "X-Account-Id": NUL})
+    response = await client.get("/v1/account", headers={**signed_in.headers, "X-Account-Id": NUL})
     assert fields(_invalid(response)) == ["header.X-Account-Id"]
 
 
 @pytest.mark.parametrize(("path", "method"), ROUTES)
 async def test_every_route_refuses_a_nul_in_its_query_string(
-    client: httpx.AsyncClient, owner: Member, path: str, method: str
+    client: httpx.AsyncClient, signed_in: Member, path: str, method: str
 ) -> None:
     response = await client.request(
-        method.upper(), _url(path), params={"q": f"x{NUL}"}, headers=owner.headers
+        method.upper(), _url(path), params={"q": f"x{NUL}"}, headers=signed_in.headers
     )
     assert fields(_invalid(response)) == ["query.q"]
 
 
 async def test_a_key_or_lone_surrogate_in_a_body_is_named_and_echoed_escaped(
-    client: httpx.AsyncClient, owner: Member
+    client: httpx.AsyncClient, signed_in: Member
 ) -> None:
     raw = b'{"settings": {"k\\u0000": 1, "s": "\\ud800"}, "version": 1}'
-    headers = {**owner.headers, "content-type": "application/json"}
+    headers = {**signed_in.headers, "content-type": "application/json"}
     response = await client.patch("/v1/account", content=raw, headers=headers)
     found = _invalid(response)
     assert [(e["field"], e["code"]) for e in found["errors"]] == [
@@ -241,9 +247,13 @@ async def test_numbers_flags_times_and_nulls_out_of_type_are_named(
     assert fields(_invalid(response)) == [field]
 
 
-async def test_valid_rfc3339_instants_are_taken(client: httpx.AsyncClient, owner: Member) -> None:
+async def test_valid_rfc3339_instants_are_taken(
+    client: httpx.AsyncClient, signed_in: Member
+) -> None:
     for since in ("2026-01-01T00:00:00Z", "2026-01-01t00:00:00.5+02:00"):
-        response = await client.get("/v1/events", params={"since": since}, headers=owner.headers)
+        response = await client.get(
+            "/v1/events", params={"since": since}, headers=signed_in.headers
+        )
         assert response.status_code == 200, response.text
 
 
