@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL_CODE, NUL_MESSAGE = "nul_character", "must not contain a NUL character (\\u0000)"
 
 
 def unstorable(text: str) -> tuple[str, str] | None:
@@ -15,7 +16,7 @@ def unstorable(text: str) -> tuple[str, str] | None:
     if found is None:
         return None
     if found.group() == "\x00":
-        return "nul_character", "must not contain a NUL character (\\u0000)"
+        return NUL_CODE, NUL_MESSAGE
     return "unpaired_surrogate", "must not contain half of a surrogate pair (\\ud800-\\udfff)"
 
 

@@ -14,9 +14,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import PROBLEM_CONTENT_TYPE, FieldError, problem
-
-_MESSAGE = "must not contain a NUL character (\\u0000)"
-_CODE = "nul_character"
+from ..text import NUL_CODE, NUL_MESSAGE
 
 
 def _header_name(raw: bytes) -> str:
@@ -77,7 +75,7 @@ class NulGuard:
             title="Invalid input",
             detail=f"invalid input: {', '.join(fields)}",
             instance=scope["path"],
-            errors=[FieldError(field, _MESSAGE, _CODE) for field in fields],
+            errors=[FieldError(field, NUL_MESSAGE, NUL_CODE) for field in fields],
             request_id=scope.get("state", {}).get("request_id"),
         )
         response = JSONResponse(body, status_code=422, media_type=PROBLEM_CONTENT_TYPE)
