@@ -24,6 +24,7 @@ from .kernel.feature_flags import FlagChangeListener
 from .kernel.logs import configure_logging, get_logger
 from .kernel.secrets_store import resolve_secrets
 from .kernel.web.health import health_router
+from .kernel.web.nul_guard import NulGuard
 from .kernel.web.problems import install_problem_handlers
 from .kernel.web.request_context import HttpMetrics, RequestContextMiddleware
 from .settings import Settings, get_settings
@@ -92,6 +93,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         app.add_middleware(ReadLane, reads=identity_api.PLAIN_READS)
     idempotency.install(app)  # middleware: recorder inside rate-limit headers inside the
     rate_limits.install(app)  # request context (the last added is the outermost)
+    app.add_middleware(NulGuard)  # before anything reads a parameter, the read lane included
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(registry=registry))
     app.include_router(identity_api.router)

@@ -6,25 +6,37 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from markettina.kernel.web.inputs import (
+    CalendarDay,
+    Flag,
+    Int32,
+    Omittable,
+    RequestModel,
+    Timestamp,
+)
 
 ServiceName = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,62}$", max_length=63),
 ]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text500 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 PromoCodeText = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{3,40}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{3,40}$", max_length=40),
 ]
 PlanName = Literal["free", "starter", "pro", "agency", "enterprise"]
+Cents = Annotated[Int32, Field(ge=0, le=100_000_000)]
+UseCount = Annotated[Int32, Field(ge=1, le=100_000_000)]
+UsesPerAccount = Annotated[Int32, Field(ge=1, le=1000)]
+PackageIds = Annotated[list[uuid.UUID], Field(max_length=100)]
+PlanNames = Annotated[list[PlanName], Field(max_length=5)]
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- prices ---------------------------------------------------------------------------------
@@ -46,13 +58,13 @@ class StaffPriceOut(PriceOut):
     created_at: dt.datetime
 
 
-class PriceCreate(_In):
+class PriceCreate(RequestModel):
     service_type: ServiceName
     service_subtype: ServiceName | None = None
-    token_cost: int = Field(gt=0, le=1_000_000)
+    token_cost: Annotated[Int32, Field(ge=1, le=1_000_000)]
     name: Label
     description: Text500 | None = None
-    effective_from: dt.date | None = Field(
+    effective_from: CalendarDay | None = Field(
         default=None, description="Today (UTC) or later; default today. The price it replaces"
         " ends the day before.",
     )  # fmt: skip
@@ -61,10 +73,10 @@ class PriceCreate(_In):
 # --- promo codes ----------------------------------------------------------------------------
 
 
-class PromoValidateIn(_In):
+class PromoValidateIn(RequestModel):
     code: PromoCodeText
     package_id: uuid.UUID | None = None
-    amount_cents: int = Field(ge=0, le=100_000_000, description="The purchase, before discount.")
+    amount_cents: Cents = Field(description="The purchase, before discount.")
 
 
 class PromoDecisionOut(_Out):
@@ -82,21 +94,19 @@ class PromoDecisionOut(_Out):
     final_amount_cents: int
 
 
-class _PromoFields(_In):
-    max_uses: int | None = Field(default=None, gt=0, le=100_000_000, description="null: no limit")
-    max_uses_per_user: int | None = Field(
-        default=1, gt=0, le=1000, description="Uses per account; null: no limit."
+class _PromoFields(RequestModel):
+    max_uses: UseCount | None = Field(default=None, description="null: no limit")
+    max_uses_per_user: UsesPerAccount | None = Field(
+        default=1, description="Uses per account; null: no limit."
     )
-    min_purchase_cents: int | None = Field(default=None, ge=0, le=100_000_000)
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
-    is_active: bool = True
-    applicable_packages: list[uuid.UUID] = Field(
-        default_factory=list, max_length=100, description="Empty: every package."
+    min_purchase_cents: Cents | None = None
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    is_active: Flag = True
+    applicable_packages: PackageIds = Field(
+        default_factory=list, description="Empty: every package."
     )
-    applicable_plans: list[PlanName] = Field(
-        default_factory=list, max_length=5, description="Empty: every plan."
-    )
+    applicable_plans: PlanNames = Field(default_factory=list, description="Empty: every plan.")
     description: Text500 | None = None
     internal_notes: Text500 | None = None
 
@@ -110,8 +120,8 @@ class _PromoFields(_In):
 class PromoCodeCreate(_PromoFields):
     code: PromoCodeText
     discount_type: Literal["percent", "fixed_amount", "bonus_tokens"]
-    discount_value: int = Field(
-        gt=0, le=100_000_000, description="Percent (1-100), cents, or tokens, per type."
+    discount_value: Annotated[Int32, Field(ge=1, le=100_000_000)] = Field(
+        description="Percent (1-100), cents, or tokens, per type."
     )
 
     @model_validator(mode="after")
@@ -121,17 +131,17 @@ class PromoCodeCreate(_PromoFields):
         return self
 
 
-class PromoCodeUpdate(_In):
+class PromoCodeUpdate(RequestModel):
     """Only what is sent changes (the code, its type and value never do: they are history)."""
 
-    max_uses: int | None = Field(default=None, gt=0, le=100_000_000)
-    max_uses_per_user: int | None = Field(default=None, gt=0, le=1000)
-    min_purchase_cents: int | None = Field(default=None, ge=0, le=100_000_000)
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
-    is_active: bool | None = None
-    applicable_packages: list[uuid.UUID] | None = Field(default=None, max_length=100)
-    applicable_plans: list[PlanName] | None = Field(default=None, max_length=5)
+    max_uses: UseCount | None = None
+    max_uses_per_user: UsesPerAccount | None = None
+    min_purchase_cents: Cents | None = None
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    is_active: Omittable[Flag] = None
+    applicable_packages: Omittable[PackageIds] = None
+    applicable_plans: Omittable[PlanNames] = None
     description: Text500 | None = None
     internal_notes: Text500 | None = None
 

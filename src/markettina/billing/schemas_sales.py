@@ -7,22 +7,25 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from markettina.kernel.web.inputs import Email, Flag, Int32, Omittable, RequestModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$", max_length=3)]
 StripePrice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Detail = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+VatId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+TokenCount = Annotated[Int32, Field(ge=1, le=100_000_000)]
+BonusTokens = Annotated[Int32, Field(ge=0, le=100_000_000)]
+PriceCents = Annotated[Int32, Field(ge=1, le=100_000_000)]
+SortOrder = Annotated[Int32, Field(ge=-10_000, le=10_000)]
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- packages -------------------------------------------------------------------------------
@@ -45,36 +48,36 @@ class StaffPackageOut(PackageOut):
     updated_at: dt.datetime
 
 
-class PackageCreate(_In):
+class PackageCreate(RequestModel):
     name: Name
-    tokens: int = Field(gt=0, le=100_000_000)
-    bonus_tokens: int = Field(default=0, ge=0, le=100_000_000)
-    price_cents: int = Field(gt=0, le=100_000_000, description="VAT included.")
+    tokens: TokenCount
+    bonus_tokens: BonusTokens = 0
+    price_cents: PriceCents = Field(description="VAT included.")
     currency: Currency = "EUR"
     stripe_price_id: StripePrice | None = Field(
         default=None, description="The Stripe price charged; without one, the amount is sent."
     )
-    is_active: bool = True
-    sort_order: int = Field(default=0, ge=-10_000, le=10_000)
+    is_active: Flag = True
+    sort_order: SortOrder = 0
 
 
-class PackageUpdate(_In):
-    """Only the fields sent change."""
+class PackageUpdate(RequestModel):
+    """Only the fields sent change (`stripe_price_id: null` removes the Stripe price)."""
 
-    name: Name | None = None
-    tokens: int | None = Field(default=None, gt=0, le=100_000_000)
-    bonus_tokens: int | None = Field(default=None, ge=0, le=100_000_000)
-    price_cents: int | None = Field(default=None, gt=0, le=100_000_000)
-    currency: Currency | None = None
+    name: Omittable[Name] = None
+    tokens: Omittable[TokenCount] = None
+    bonus_tokens: Omittable[BonusTokens] = None
+    price_cents: Omittable[PriceCents] = None
+    currency: Omittable[Currency] = None
     stripe_price_id: StripePrice | None = None
-    is_active: bool | None = None
-    sort_order: int | None = Field(default=None, ge=-10_000, le=10_000)
+    is_active: Omittable[Flag] = None
+    sort_order: Omittable[SortOrder] = None
 
 
 # --- checkout -------------------------------------------------------------------------------
 
 
-class CheckoutIn(_In):
+class CheckoutIn(RequestModel):
     package_id: uuid.UUID
     promo_code: Code | None = None
 
@@ -92,12 +95,12 @@ class WebhookAck(BaseModel):
 # --- billing details ------------------------------------------------------------------------
 
 
-class BillingDetailsIn(_In):
+class BillingDetailsIn(RequestModel):
     """Replaces every field: one not sent is cleared."""
 
     name: Detail | None = None
-    email: EmailStr | None = None
-    vat_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    email: Email | None = None
+    vat_id: VatId | None = None
     address: Detail | None = None
 
 
@@ -145,7 +148,7 @@ class InvoiceOut(_Out):
     items: list[InvoiceItemOut]
 
 
-class VoidIn(_In):
+class VoidIn(RequestModel):
     reason: Reason
 
 

@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from markettina.kernel.web.inputs import (
+    INT32_MAX,
+    Email,
+    JsonObject,
+    Omittable,
+    PositiveInt32,
+    RequestModel,
+)
 
 Role = Literal["owner", "admin", "editor", "viewer"]
 
-SETTINGS_MAX_BYTES = 16_384
-MAX_VERSION = 2**31 - 1  # the version column is an integer
+MAX_VERSION = INT32_MAX  # the version column is an integer
 
 AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-
-
-def _small_settings(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value, separators=(",", ":"))) > SETTINGS_MAX_BYTES:
-        raise ValueError(f"settings must stay under {SETTINGS_MAX_BYTES} bytes of JSON")
-    return value
-
-
-AccountSettings = Annotated[dict[str, Any], AfterValidator(_small_settings)]
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", max_length=63)]
 
 
 class _Output(BaseModel):
@@ -49,20 +43,17 @@ class AccountOut(_Output):
     version: int
 
 
-class AccountUpdate(_Input):
-    name: AccountName | None = None
-    settings: AccountSettings | None = Field(
-        default=None, description="Replaces the whole settings object."
+class AccountUpdate(RequestModel):
+    name: Omittable[AccountName] = None
+    settings: Omittable[JsonObject] = Field(
+        default=None, description="Replaces the whole settings object (at most 16 KB of JSON)."
     )
-    version: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_VERSION,
-        description="The version you read (or send it as `If-Match`).",
+    version: Omittable[PositiveInt32] = Field(
+        default=None, description="The version you read (or send it as `If-Match`)."
     )
 
 
-class SubAccountCreate(_Input):
+class SubAccountCreate(RequestModel):
     name: AccountName
     slug: Slug | None = Field(default=None, description="Made from the name when left out.")
 
@@ -78,7 +69,7 @@ class MemberOut(_Output):
     accepted_at: dt.datetime | None
 
 
-class MemberRoleUpdate(_Input):
+class MemberRoleUpdate(RequestModel):
     role: Role
 
 
@@ -94,8 +85,8 @@ class MembershipOut(_Output):
 # --- invitations -----------------------------------------------------------------------------
 
 
-class InvitationCreate(_Input):
-    email: EmailStr
+class InvitationCreate(RequestModel):
+    email: Email
     role: Role
 
 
@@ -108,5 +99,5 @@ class InvitationOut(_Output):
     created_at: dt.datetime
 
 
-class InvitationAccept(_Input):
+class InvitationAccept(RequestModel):
     token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]

@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from markettina.kernel.web.inputs import Email, Omittable, RequestModel
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
@@ -20,18 +22,14 @@ FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 LinkToken = Annotated[str, Field(min_length=16, max_length=256)]
 RefreshTokenValue = Annotated[str, Field(min_length=16, max_length=256)]
 ReferralCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9]{4,32}$")
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9]{4,32}$", max_length=32)
 ]
 # RFC 3339 in UTC, whatever the database session's time zone
 UtcTime = Annotated[dt.datetime, AfterValidator(lambda value: value.astimezone(dt.UTC))]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RegisterIn(_Input):
-    email: EmailStr
+class RegisterIn(RequestModel):
+    email: Email
     password: NewPassword
     full_name: FullName | None = None
     referral_code: ReferralCode | None = Field(
@@ -40,32 +38,32 @@ class RegisterIn(_Input):
     )  # fmt: skip
 
 
-class LoginIn(_Input):
+class LoginIn(RequestModel):
     email: GivenEmail
     password: GivenPassword
 
 
-class RefreshIn(_Input):
+class RefreshIn(RequestModel):
     refresh_token: RefreshTokenValue
 
 
-class VerifyEmailIn(_Input):
+class VerifyEmailIn(RequestModel):
     token: LinkToken
 
 
-class PasswordResetIn(_Input):
+class PasswordResetIn(RequestModel):
     email: GivenEmail
 
 
-class PasswordResetConfirmIn(_Input):
+class PasswordResetConfirmIn(RequestModel):
     token: LinkToken
     new_password: NewPassword
 
 
-class ProfileUpdateIn(_Input):
-    full_name: FullName | None = None
-    current_password: GivenPassword | None = None
-    new_password: NewPassword | None = None
+class ProfileUpdateIn(RequestModel):
+    full_name: Omittable[FullName] = None
+    current_password: Omittable[GivenPassword] = None
+    new_password: Omittable[NewPassword] = None
 
 
 class TokenPairOut(BaseModel):

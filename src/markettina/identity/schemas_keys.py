@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from markettina.kernel.web.inputs import PositiveInt32, RequestModel, Timestamp
 
 from .permissions import ALL_PERMISSIONS
 
@@ -20,7 +22,7 @@ def _known_permission(value: str) -> str:
 def _in_future(value: dt.datetime) -> dt.datetime:
     if value <= dt.datetime.now(dt.UTC):
         raise ValueError("must be in the future")
-    return value.astimezone(dt.UTC)
+    return value
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -29,14 +31,17 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 PermissionName = Annotated[
     str,
+    StringConstraints(max_length=100),
     AfterValidator(_known_permission),
     Field(json_schema_extra={"enum": sorted(ALL_PERMISSIONS)}, examples=["content:read"]),
 ]
-FutureInstant = Annotated[AwareDatetime, AfterValidator(_in_future)]
+FutureInstant = Annotated[Timestamp, AfterValidator(_in_future)]
 Instant = Annotated[dt.datetime, AfterValidator(_utc)]  # stored timestamps, rendered in UTC
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ResourceType = Annotated[
-    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$"), Field(examples=["campaign"])
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$", max_length=63),
+    Field(examples=["campaign"]),
 ]
 
 
@@ -47,9 +52,7 @@ class _Out(BaseModel):
 # --- API keys -------------------------------------------------------------------------------
 
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApiKeyCreate(RequestModel):
     name: Name
     scopes: list[PermissionName] = Field(min_length=1, max_length=len(ALL_PERMISSIONS))
     expires_at: FutureInstant | None = None
@@ -84,10 +87,8 @@ class ApiKeyCreated(BaseModel):
 # --- permission grants ----------------------------------------------------------------------
 
 
-class GrantCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: int = Field(ge=1)
+class GrantCreate(RequestModel):
+    user_id: PositiveInt32
     permission: PermissionName
     resource_type: ResourceType
     resource_id: uuid.UUID | None = Field(

@@ -8,11 +8,15 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from markettina.kernel.web.inputs import RequestModel
+
 from .schemas_keys import Instant
 from .social_accounts import ConnectedAccount
 
 PlatformName = Annotated[
-    str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$"), Field(examples=["linkedin"])
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$", max_length=32),
+    Field(examples=["linkedin"]),
 ]
 HealthStatus = Literal["healthy", "degraded", "unhealthy", "expired", "revoked"]
 
@@ -35,9 +39,7 @@ RedirectUri = Annotated[
 ]
 
 
-class ConnectStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConnectStart(RequestModel):
     platform: PlatformName
     redirect_uri: RedirectUri = Field(
         description="Where the platform sends the person back, with `code` and `state`; "
@@ -51,9 +53,7 @@ class ConnectStarted(BaseModel):
     )
 
 
-class ConnectCallback(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConnectCallback(RequestModel):
     state: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     code: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 

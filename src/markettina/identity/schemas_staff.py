@@ -6,22 +6,22 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-TotpCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$")]
+from markettina.kernel.web.inputs import Email, RequestModel
+
+TotpCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$", max_length=6)
+]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class _Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class StaffLoginIn(_Input):
-    email: EmailStr
+class StaffLoginIn(RequestModel):
+    email: Email
     password: str = Field(min_length=1, max_length=1024)
     totp_code: TotpCode = Field(description="The 6-digit code of the staff member's authenticator.")
 
@@ -33,7 +33,7 @@ class StaffSessionOut(_Output):
     expires_at: dt.datetime
 
 
-class SuspendIn(_Input):
+class SuspendIn(RequestModel):
     reason: Reason = Field(description="Why, for the audit log.")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .text import escaped
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://markettina.dev/problems/"
 
@@ -99,4 +101,16 @@ def problem(
     if errors:
         body["errors"] = [e.as_dict() for e in errors]
     body.update(extra)
-    return body
+    return {key: _printable(value) for key, value in body.items()}
+
+
+def _printable(value: Any) -> Any:
+    """Text echoed from the request (a path, a field name) with NUL and lone surrogates
+    escaped: the problem stays valid UTF-8 JSON that a client can store."""
+    if isinstance(value, str):
+        return escaped(value)
+    if isinstance(value, dict):
+        return {_printable(key): _printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    return value

@@ -7,12 +7,13 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from markettina.identity.public import Actor, Transaction, require
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.events.log import EventFilter, list_events
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.inputs import Timestamp
 
 router = APIRouter(tags=["events"])
 
@@ -56,10 +57,10 @@ async def get_events(
     aggregate_type: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     aggregate_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="Events at or after this instant (RFC 3339).")
+        Timestamp | None, Query(description="Events at or after this instant (RFC 3339).")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="Events before this instant (RFC 3339).")
+        Timestamp | None, Query(description="Events before this instant (RFC 3339).")
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,

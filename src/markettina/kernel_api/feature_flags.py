@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.identity.public import (
@@ -23,6 +23,7 @@ from markettina.kernel import feature_flags
 from markettina.kernel.feature_flags import administration
 from markettina.kernel.models import FeatureFlag
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.inputs import Flag, Int32, RequestModel, small_json_object
 
 router = APIRouter()
 
@@ -33,13 +34,13 @@ FeatureName = Annotated[
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Config = Annotated[
     dict[str, Any],
-    Field(max_length=50, description="Free-form settings the feature reads (≤ 50 keys)."),
+    Field(max_length=50, description="Free-form settings the feature reads (≤ 50 keys, 16 KB)."),
+    AfterValidator(small_json_object),  # a JsonObject of at most 50 keys
+]
+RolloutPercent = Annotated[
+    Int32, Field(ge=0, le=100, description="When enabled, the share of accounts that get it.")
 ]
 FeaturesRead = Annotated[Actor, require("features:read")]
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class _Output(BaseModel):
@@ -57,11 +58,9 @@ class FeaturesOut(BaseModel):
     )
 
 
-class GlobalFlagIn(_Input):
-    enabled: bool
-    rollout_percent: int = Field(
-        100, ge=0, le=100, description="When enabled, the share of accounts that get it."
-    )
+class GlobalFlagIn(RequestModel):
+    enabled: Flag
+    rollout_percent: RolloutPercent = 100
     description: Description | None = None
     config: Config = Field(default_factory=dict)
 
@@ -76,8 +75,8 @@ class GlobalFlagOut(_Output):
     updated_at: dt.datetime
 
 
-class OverrideIn(_Input):
-    enabled: bool
+class OverrideIn(RequestModel):
+    enabled: Flag
     config: Config = Field(default_factory=dict)
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from markettina.identity.public import Actor, StaffMember, Transaction, record_staff_action, require
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.inputs import QueryFlag
 
 from .. import promo_admin
 from ..accounts import plan_of
@@ -47,7 +48,9 @@ async def validate_promo(
 async def list_promos(
     member: StaffMember,
     session: Transaction,
-    active: Annotated[bool | None, Query(description="Only active (or inactive) ones.")] = None,
+    active: Annotated[
+        QueryFlag | None, Query(description="Only active (or inactive) ones (true or false).")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[PromoCodeOut]:

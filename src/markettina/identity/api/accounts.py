@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Request, Response, status
 
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.inputs import PositiveInt32Param
 
 from .. import accounts, members
 from ..dependencies import CurrentActor, Transaction, require
@@ -35,7 +36,7 @@ SubAccountsCreate = Annotated[Actor, require("sub_accounts:create")]
 MembersRead = Annotated[Actor, require("members:read")]
 MembersManage = Annotated[Actor, require("members:manage")]
 MembersInvite = Annotated[Actor, require("members:invite")]
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+UserId = Annotated[PositiveInt32Param, Path()]
 
 
 # --- the account -----------------------------------------------------------------------------

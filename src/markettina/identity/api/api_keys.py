@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.inputs import PositiveInt32Param
 
 from .. import api_keys, grants
 from ..dependencies import Transaction, require
@@ -96,7 +97,9 @@ async def grant_permission(
 async def list_grants(
     actor: PermissionsManage,
     session: Transaction,
-    user_id: Annotated[int | None, Query(ge=1, description="Only this member's grants.")] = None,
+    user_id: Annotated[
+        PositiveInt32Param | None, Query(description="Only this member's grants.")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[GrantOut]:

@@ -11,10 +11,10 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
-from pydantic import AwareDatetime
 
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.inputs import PositiveInt32Param, Timestamp
 
 from .. import staff
 from ..admission import AddressLimited
@@ -134,10 +134,10 @@ ActionPattern = Annotated[
     ),
 ]
 Since = Annotated[
-    AwareDatetime | None, Query(description="From this instant on (RFC 3339, with offset).")
+    Timestamp | None, Query(description="From this instant on (RFC 3339, with offset).")
 ]
 Until = Annotated[
-    AwareDatetime | None, Query(description="Before this instant (RFC 3339, with offset).")
+    Timestamp | None, Query(description="Before this instant (RFC 3339, with offset).")
 ]
 
 
@@ -149,7 +149,7 @@ Until = Annotated[
 async def read_audit_log(
     member: StaffMember,
     session: Transaction,
-    admin_user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    admin_user_id: Annotated[PositiveInt32Param | None, Query()] = None,
     action: ActionPattern = None,
     target_type: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     target_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -191,7 +191,7 @@ async def read_staff_members(
     )
 
 
-StaffMemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+StaffMemberId = Annotated[PositiveInt32Param, Path()]
 
 
 @router.post(

@@ -1,1 +1,2 @@
-"""HTTP plumbing shared by every router: request ids, problem+json, metrics, health."""
+"""HTTP plumbing shared by every router: request ids, problem+json, metrics, health, and
+the rules every input follows (inputs, nul_guard)."""

@@ -18,9 +18,10 @@ from pydantic import (
 )
 
 from ..events import catalog, event_matches
+from ..web.inputs import INT32_MAX, Flag, Int32, Omittable, PositiveInt32, RequestModel
 from .payloads import PING_EVENT_TYPE
 
-MAX_VERSION = 2**31 - 1
+MAX_VERSION = INT32_MAX
 MAX_PATTERNS = 50
 MAX_SECRET_GRACE_SECONDS = 7 * 24 * 3600
 _PATTERN = re.compile(r"^(\*|[a-z*][a-z0-9_*]*(\.[a-z0-9_*]+)*)$")
@@ -75,18 +76,15 @@ EventPatterns = Annotated[
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-RetryCount = Annotated[int, Field(ge=0, le=10, description="Retries after the first attempt.")]
+RetryCount = Annotated[Int32, Field(ge=0, le=10, description="Retries after the first attempt.")]
 RetryDelay = Annotated[
-    int,
+    Int32,
     Field(ge=1, le=86_400, description="Seconds before the first retry; doubled each time."),
 ]
+GraceSeconds = Annotated[Int32, Field(ge=0, le=MAX_SECRET_GRACE_SECONDS)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WebhookCreate(_Input):
+class WebhookCreate(RequestModel):
     name: Name
     url: WebhookUrl
     events: EventPatterns
@@ -95,48 +93,32 @@ class WebhookCreate(_Input):
     retry_delay_seconds: RetryDelay = 60
 
 
-class WebhookUpdate(_Input):
-    name: Name | None = None
-    url: WebhookUrl | None = None
-    events: EventPatterns | None = None
+class WebhookUpdate(RequestModel):
+    """Only the fields sent change (`description: null` removes the description)."""
+
+    name: Omittable[Name] = None
+    url: Omittable[WebhookUrl] = None
+    events: Omittable[EventPatterns] = None
     description: Description | None = None
-    retry_count: RetryCount | None = None
-    retry_delay_seconds: RetryDelay | None = None
-    is_active: bool | None = Field(
+    retry_count: Omittable[RetryCount] = None
+    retry_delay_seconds: Omittable[RetryDelay] = None
+    is_active: Omittable[Flag] = Field(
         default=None, description="true re-enables an endpoint that was disabled."
     )
-    version: int | None = Field(
-        default=None, ge=1, le=MAX_VERSION, description="The version you read (or If-Match)."
+    version: Omittable[PositiveInt32] = Field(
+        default=None, description="The version you read (or If-Match)."
     )
-
-    @field_validator(
-        "name", "url", "events", "retry_count", "retry_delay_seconds", "is_active", "version"
-    )
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:  # only an explicit null reaches here (defaults are not validated)
-            raise ValueError("may be left out, not null")
-        return value
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude={"version"})
 
 
-class SecretRotation(_Input):
-    expires_in_seconds: int = Field(
+class SecretRotation(RequestModel):
+    expires_in_seconds: GraceSeconds = Field(
         default=0,
-        ge=0,
-        le=MAX_SECRET_GRACE_SECONDS,
         description="How long the old secret keeps signing deliveries, next to the new one "
         "(0, the default: it stops at once; at most 7 days).",
     )
-
-    @field_validator("expires_in_seconds", mode="before")
-    @classmethod
-    def _whole_seconds(cls, value: Any) -> Any:
-        if isinstance(value, bool):  # JSON true is not a number of seconds
-            raise ValueError("a whole number of seconds")
-        return value
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
