@@ -4,8 +4,8 @@ machine). A first run creates the server and migrates; it is not counted. Each m
 run is stopped with SIGKILL, as a crash would, and the next one starts after it.
 
 With ``--before REV`` the same runs are made, alternately, with the ``src/`` and
-``migrations/`` of git revision REV (in its own data directory): both figures come from one run on one machine
-under the same load. Prints one JSON line (seconds).
+``migrations/`` of git revision REV (in its own data directory): both figures come from
+one run on one machine under the same load. Prints one JSON line (seconds).
 
     python3 dev.py run python bench/startup.py [--runs 5] [--before REV]
 """
@@ -78,7 +78,10 @@ def _serve_once(src: Path, data_dir: Path) -> float:
 
 def _import_seconds(src: Path) -> float:
     """Seconds to import the app module in a fresh interpreter."""
-    code = "import time; t = time.perf_counter(); import markettina.app; print(time.perf_counter() - t)"
+    code = (
+        "import time; t = time.perf_counter(); import markettina.app; "
+        "print(time.perf_counter() - t)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(src)},
