@@ -5,8 +5,8 @@ read by the account only, voided by staff with a credit note (never deleted)."""
 from __future__ import annotations
 
 import asyncio
-import io
 import datetime as dt
+import io
 import uuid
 from decimal import Decimal
 
