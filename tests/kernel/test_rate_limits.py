@@ -46,7 +46,7 @@ def set_limits(
     sql(
         urls,
         "INSERT INTO api_rate_limits (account_id, endpoint, limit_per_minute, limit_per_hour, "
-        "limit_per_day, minute_reset_at) VALUES (%s, %s, %s, %s, %s, now() + interval '1 hour')",
+        "limit_per_day, reset_minute_at) VALUES (%s, %s, %s, %s, %s, now() + interval '1 hour')",
         account, group, per_minute, per_hour, per_day,
     )  # fmt: skip
 
@@ -121,7 +121,7 @@ class TestWindows:
         for _ in range(2):
             assert (await list_keys(client, owner)).status_code == 200
         problem(await list_keys(client, owner), 429, "rate_limited")
-        sql(db, "UPDATE api_rate_limits SET minute_reset_at = now() - interval '1 second' "
+        sql(db, "UPDATE api_rate_limits SET reset_minute_at = now() - interval '1 second' "
                 "WHERE account_id = %s", owner.account_id)  # fmt: skip
         response = await list_keys(client, owner)
         assert response.status_code == 200, response.text

@@ -175,6 +175,7 @@ class ImageGeneration(TenantScoped, Audited, Base):
         Index("ix_image_generations_account_id_job_id", "account_id", "job_id"),
         Index("ix_image_generations_account_id_used_in_post_id", "account_id", "used_in_post_id"),
         Index("ix_image_generations_account_id_media_asset_id", "account_id", "media_asset_id"),
+        Index("ix_image_generations_created_by", "created_by"),
     )
 
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -194,6 +195,7 @@ class ImageGeneration(TenantScoped, Audited, Base):
     was_used: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     used_in_post_id: Mapped[int | None] = mapped_column(Integer)
     media_asset_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class VideoGeneration(TenantScoped, Audited, Base):
@@ -220,6 +222,7 @@ class VideoGeneration(TenantScoped, Audited, Base):
         Index("ix_video_generations_account_id_job_id", "account_id", "job_id"),
         Index("ix_video_generations_account_id_used_in_post_id", "account_id", "used_in_post_id"),
         Index("ix_video_generations_account_id_media_asset_id", "account_id", "media_asset_id"),
+        Index("ix_video_generations_created_by", "created_by"),
     )
 
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -244,6 +247,7 @@ class VideoGeneration(TenantScoped, Audited, Base):
     was_used: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     used_in_post_id: Mapped[int | None] = mapped_column(Integer)
     media_asset_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 # --- v2: the brand DNA ---------------------------------------------------------------------

@@ -4,13 +4,18 @@ stored rows are the record, so the document cannot drift from them."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from typing import cast
 
 from fpdf import FPDF
 
 from .models import Invoice, InvoiceItem
+
+FONT = "DejaVu"
 
 
 @dataclass(frozen=True)
@@ -20,9 +25,23 @@ class Seller:
     vat_id: str = ""
 
 
-def _text(value: object) -> str:
-    # the PDF core fonts speak Latin-1: anything else is shown as "?"
-    return str(value).encode("latin-1", "replace").decode("latin-1")
+@cache
+def _font_dir() -> Path:
+    """DejaVu Sans as matplotlib's wheel ships it (a locked dependency, so every install has
+    it, unlike a system font); found without importing matplotlib."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("matplotlib, whose DejaVu Sans the invoices use, is not installed")
+    return Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
+
+
+def _unicode_pdf() -> FPDF:
+    """An A4 document whose font covers the euro sign, accents and non-Latin scripts (the
+    PDF core fonts speak Latin-1 only)."""
+    pdf = FPDF(format="A4")
+    for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique")):
+        pdf.add_font(FONT, style, _font_dir() / f"DejaVuSans{suffix}.ttf")
+    return pdf
 
 
 def _money(cents: int, currency: str) -> str:
@@ -37,17 +56,17 @@ def _rate(rate: Decimal | None) -> str:
 
 def render_invoice_pdf(invoice: Invoice, items: list[InvoiceItem], seller: Seller) -> bytes:
     title = "Credit note" if invoice.kind == "credit_note" else "Invoice"
-    pdf = FPDF(format="A4")
+    pdf = _unicode_pdf()
     pdf.set_title(f"{title} {invoice.invoice_number}")
-    pdf.set_author(_text(seller.name))
+    pdf.set_author(seller.name)
     # dated by the invoice, not the clock: the same invoice renders to the same bytes
     pdf.set_creation_date(dt.datetime.combine(invoice.issue_date, dt.time(), dt.UTC))
     pdf.add_page()
     width = pdf.epw
 
-    pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(width, 10, _text(f"{title} {invoice.invoice_number}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
+    pdf.set_font(FONT, "B", 18)
+    pdf.cell(width, 10, f"{title} {invoice.invoice_number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, size=10)
     dates = f"Issued {invoice.issue_date.isoformat()}"
     if invoice.due_date:
         dates += f" - due {invoice.due_date.isoformat()}"
@@ -77,15 +96,15 @@ def render_invoice_pdf(invoice: Invoice, items: list[InvoiceItem], seller: Selle
     pdf.set_y(max(bottom, pdf.get_y()) + 6)
 
     columns = (width * 0.55, width * 0.1, width * 0.175, width * 0.175)
-    pdf.set_font("Helvetica", "B", 10)
+    pdf.set_font(FONT, "B", 10)
     for label, w, align in zip(("Description", "Qty", "Unit (net)", "Total (net)"), columns,
                                ("L", "R", "R", "R"), strict=True):  # fmt: skip
         pdf.cell(w, 8, label, border="B", align=align)
     pdf.ln()
-    pdf.set_font("Helvetica", size=10)
+    pdf.set_font(FONT, size=10)
     for item in items:
         values = (
-            _text(item.description), str(item.quantity),
+            item.description, str(item.quantity),
             _money(item.unit_price_cents, invoice.currency),
             _money(item.total_cents, invoice.currency),
         )  # fmt: skip
@@ -104,13 +123,13 @@ def render_invoice_pdf(invoice: Invoice, items: list[InvoiceItem], seller: Selle
         (_rate(invoice.tax_rate), invoice.tax_cents, False),
         ("Total", invoice.total_cents, True),
     ):
-        pdf.set_font("Helvetica", "B" if bold else "", 11 if bold else 10)
+        pdf.set_font(FONT, "B" if bold else "", 11 if bold else 10)
         pdf.cell(width - columns[3], 7, label, align="R")
         pdf.cell(columns[3], 7, _money(cents, invoice.currency), align="R", new_x="LMARGIN",
                  new_y="NEXT")  # fmt: skip
     if invoice.kind == "credit_note":
         pdf.ln(4)
-        pdf.set_font("Helvetica", "I", 9)
+        pdf.set_font(FONT, "I", 9)
         pdf.multi_cell(width, 5, "This credit note reduces an earlier invoice; see its lines.")
     return bytes(pdf.output())
 
@@ -118,13 +137,13 @@ def render_invoice_pdf(invoice: Invoice, items: list[InvoiceItem], seller: Selle
 def _party(
     pdf: FPDF, heading: str, lines: list[str], width: float, *, x: float | None = None
 ) -> None:
-    pdf.set_font("Helvetica", "B", 10)
+    pdf.set_font(FONT, "B", 10)
     pdf.cell(width, 6, heading, new_x="LEFT", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
+    pdf.set_font(FONT, size=10)
     for line in (line for line in lines if line):
         for part in line.splitlines():
             if x is not None:
                 pdf.set_x(x)
-            pdf.cell(width, 5, _text(part), new_x="LEFT", new_y="NEXT")
+            pdf.cell(width, 5, part, new_x="LEFT", new_y="NEXT")
             if x is not None:
                 pdf.set_x(x)

@@ -341,6 +341,7 @@ class PromoCode(Audited, Base):
         CheckConstraint("max_uses_per_user > 0", name="max_uses_per_user_positive"),
         CheckConstraint("min_purchase_cents >= 0", name="min_purchase_non_negative"),
         CheckConstraint("valid_from <= valid_to", name="valid_period"),
+        Index("ix_promo_codes_created_by", "created_by"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
@@ -362,6 +363,7 @@ class PromoCode(Audited, Base):
     applicable_plans: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     description: Mapped[str | None] = mapped_column(Text)
     internal_notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class PromoRedemption(TenantScoped, Created, Base):

@@ -3,8 +3,8 @@
 ``generate`` reads one database (as its owner) and writes the five DDL parts (pg_dump's
 objects, placed by context), the Mermaid ER diagram, the ER overview, the DDD mapping and
 the README. The output depends only on the schema, so the same schema gives the same bytes;
-``tests/test_database_docs.py`` checks the committed files against it. ``decisions.md`` in
-the same folder is written by hand and never touched.
+``tests/test_database_docs.py`` checks the committed files against it. ``decisions.md`` and
+``differences.md`` in the same folder are written by hand and never touched.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from .markdown import code, document, generated_note, names, table
 _FILES = (
     ("README.md", "This file"),
     ("decisions.md", "Why the schema is as it is (written by hand)"),
+    ("differences.md", "Every difference from the original v2 DDL, with its reason (by hand)"),
     ("MARKETTINA_v2_ER_SCHEMA.md", "Overview + Risposte domande finali"),
     ("MARKETTINA_v2_ER_DIAGRAM.mmd", "Mermaid ER Diagram"),
     ("MARKETTINA_v2_DDD_MAPPING.md", "DDD Bounded Contexts mapping"),
@@ -321,6 +322,7 @@ def render(catalog: Catalog, statistics: list[Statistic]) -> str:
         "- [ER Schema](./MARKETTINA_v2_ER_SCHEMA.md) - Overview, rules, answers",
         "- [ER Diagram](./MARKETTINA_v2_ER_DIAGRAM.mmd) - every table and foreign key",
         "- [Decisions](./decisions.md) - why the schema is as it is",
+        "- [Differences](./differences.md) - every difference from the original v2 DDL, and why",
         "- [Main README](../../README.md) - project documentation",
     ]
     return document(lines)

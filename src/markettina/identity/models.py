@@ -275,7 +275,7 @@ class SocialAccountHealth(TenantScoped, Created, Base):
     )
 
 
-class UserPermission(TenantScoped, Base):
+class UserPermission(TenantScoped, Created, Base):
     """A grant beyond the member's role, on a resource type or one resource, maybe expiring."""
 
     __tablename__ = "user_permissions"

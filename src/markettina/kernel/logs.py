@@ -1,5 +1,7 @@
-"""structlog JSON logs; the standard library's loggers (uvicorn, alembic, procrastinate)
-go through the same renderer, with the request id and tenant bound per request."""
+"""structlog logs: JSON lines for machines, readable console lines when stderr is a terminal
+(``LOG_JSON`` forces either). The standard library's loggers (uvicorn, alembic,
+procrastinate) go through the same renderer, with the request id and tenant bound per
+request."""
 
 from __future__ import annotations
 
@@ -28,9 +30,21 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(level: str = "info", *, json: bool = True) -> None:
+def _stderr_is_terminal() -> bool:
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(callable(isatty) and isatty())
+
+
+def wants_json(json: bool | None) -> bool:
+    """JSON unless told otherwise or stderr is a terminal (a person reads it)."""
+    return json if json is not None else not _stderr_is_terminal()
+
+
+def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if wants_json(json)
+        else structlog.dev.ConsoleRenderer(colors=_stderr_is_terminal())
     )
     structlog.configure(
         # drop a disabled level first, before any processor spends time on it

@@ -262,9 +262,9 @@ class ApiRateLimit(TenantScoped, Audited, Base):
     current_minute_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     current_hour_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     current_day_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    minute_reset_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    hour_reset_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    day_reset_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reset_minute_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reset_hour_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reset_day_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AddressRateLimit(Base):

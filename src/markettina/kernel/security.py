@@ -11,6 +11,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import jwt
@@ -20,9 +21,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 _hasher = PasswordHasher()
-# verifying against this when the user does not exist costs the same as a real check, so
-# response time does not reveal which e-mail addresses are registered
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist costs the same as a real check,
+    so response time does not reveal which e-mail addresses are registered. Made at the
+    first sign-in, not at import: hashing is slow on purpose."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 
 TOKEN_ALGORITHM = "HS256"  # noqa: S105 - an algorithm name, not a secret
 API_KEY_PREFIX = "mk"
@@ -42,7 +49,9 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant-time: an unknown user (``None``) costs as much as a wrong password."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

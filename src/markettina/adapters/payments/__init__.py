@@ -5,14 +5,15 @@ from __future__ import annotations
 from markettina.billing.payment_gateway import PaymentGateway
 from markettina.settings import Settings
 
-from .stripe_gateway import StripeGateway
-
 
 def payment_gateway_from_settings(settings: Settings) -> PaymentGateway | None:
     """Stripe when a key or a webhook secret is configured; otherwise no gateway (checkout
     and webhooks answer 503 ``payments_not_configured``)."""
     if settings.stripe_secret_key is None and settings.stripe_webhook_secret is None:
         return None
+    # the Stripe SDK loads only where payments are configured (it is slow to import)
+    from .stripe_gateway import StripeGateway
+
     return StripeGateway(
         api_key=settings.stripe_secret_key.get_secret_value()
         if settings.stripe_secret_key
@@ -26,4 +27,4 @@ def payment_gateway_from_settings(settings: Settings) -> PaymentGateway | None:
     )
 
 
-__all__ = ["StripeGateway", "payment_gateway_from_settings"]
+__all__ = ["payment_gateway_from_settings"]

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from markettina.identity.public import Actor, StaffMember, Transaction, record_staff_action, require
 from markettina.kernel.db.tenant import tenant_scope
@@ -14,7 +15,6 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import billing_details, invoices
 from ..accounts import account_exists
-from ..invoice_pdf import Seller, render_invoice_pdf
 from ..schemas_sales import BillingDetailsIn, BillingDetailsOut, InvoiceOut, VoidIn, VoidOut
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -78,11 +78,16 @@ async def read_invoice(
 async def invoice_pdf(
     invoice_id: uuid.UUID, actor: BillingRead, session: Transaction, request: Request
 ) -> Response:
+    # the PDF renderer (fpdf2, fontTools) loads with the first PDF, not with the app
+    from ..invoice_pdf import Seller, render_invoice_pdf
+
     invoice = await invoices.get_invoice(session, actor.account_id, invoice_id)
     settings = request.app.state.settings
     seller = Seller(settings.seller_name, settings.seller_address, settings.seller_vat_id)
+    # embedding the font takes a while: off the event loop, so other requests go on
+    document = await run_in_threadpool(render_invoice_pdf, invoice, list(invoice.items), seller)
     return Response(
-        render_invoice_pdf(invoice, list(invoice.items), seller),
+        document,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{invoice.invoice_number}.pdf"'},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -36,7 +37,9 @@ def alembic_config(owner_url: URL | None = None) -> Config:
     return config
 
 
+@cache
 def heads() -> tuple[str, ...]:
+    """The code's head revisions (read once per process: loading the scripts is slow)."""
     return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 

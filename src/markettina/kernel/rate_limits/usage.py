@@ -15,12 +15,12 @@ from .plans import PLAN_LIMITS, PlanLimits
 # counts of windows that have ended read as 0 (the next request starts them again)
 _USAGE = text(
     "SELECT a.plan_tier, l.endpoint, l.limit_per_minute, l.limit_per_hour, l.limit_per_day, "
-    "  CASE WHEN l.minute_reset_at > now() THEN l.current_minute_count ELSE 0 END, "
-    "  CASE WHEN l.minute_reset_at > now() THEN l.minute_reset_at END, "
-    "  CASE WHEN l.hour_reset_at > now() THEN l.current_hour_count ELSE 0 END, "
-    "  CASE WHEN l.hour_reset_at > now() THEN l.hour_reset_at END, "
-    "  CASE WHEN l.day_reset_at > now() THEN l.current_day_count ELSE 0 END, "
-    "  CASE WHEN l.day_reset_at > now() THEN l.day_reset_at END "
+    "  CASE WHEN l.reset_minute_at > now() THEN l.current_minute_count ELSE 0 END, "
+    "  CASE WHEN l.reset_minute_at > now() THEN l.reset_minute_at END, "
+    "  CASE WHEN l.reset_hour_at > now() THEN l.current_hour_count ELSE 0 END, "
+    "  CASE WHEN l.reset_hour_at > now() THEN l.reset_hour_at END, "
+    "  CASE WHEN l.reset_day_at > now() THEN l.current_day_count ELSE 0 END, "
+    "  CASE WHEN l.reset_day_at > now() THEN l.reset_day_at END "
     "FROM accounts a LEFT JOIN api_rate_limits l ON l.account_id = a.id "
     "WHERE a.id = :account ORDER BY l.endpoint"
 )
