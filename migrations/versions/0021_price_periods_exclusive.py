@@ -10,7 +10,7 @@ snapshot per statement). REPEATABLE READ cannot see a row committed after its sn
 so a price is never written at that level; SERIALIZABLE detects the conflict itself.
 
 Revision ID: 0021_price_periods_exclusive
-Revises: 0018_purge_sign_in_tokens
+Revises: 0020_explicit_function_grants
 Create Date: 2026-12-02
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0021_price_periods_exclusive"
-down_revision: str | None = "0018_purge_sign_in_tokens"
+down_revision: str | None = "0020_explicit_function_grants"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
