@@ -21,6 +21,9 @@ SELECT p.oid::regprocedure::text, a.grantee::regrole::text, a.privilege_type
 FROM pg_proc p
 CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
 WHERE p.pronamespace = 'public'::regnamespace
+  -- an extension's functions (pgvector's, where the server has it) belong to the
+  -- administrator who created it, and stay PUBLIC's: the owner can neither grant nor revoke
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
 """
 _DEFAULT_PRIVILEGES = """
 SELECT d.defaclrole::regrole::text, d.defaclnamespace, d.defaclobjtype,
