@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
 
+from markettina.kernel.web.openapi import problems
+
 from .. import sign_in
 from ..admission import AddressLimited
 from ..dependencies import CurrentActor, Transaction
@@ -59,7 +61,12 @@ def _me(user: User, actor: Actor) -> MeOut:
     return MeOut(**profile.model_dump(), account_id=actor.account_id, role=actor.role)
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, dependencies=[AddressLimited])
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AddressLimited],
+    responses=problems(409),
+)
 async def register(
     body: RegisterIn, session: Transaction, policy: Policy, client: Client
 ) -> RegisteredOut:

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime
 
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.openapi import problems
 
 from .. import staff
 from ..admission import AddressLimited
@@ -147,6 +148,7 @@ Until = Annotated[
     "/audit-logs",
     response_model=Page[AuditEntryOut],
     summary="Read the staff audit log, newest first (superadmins)",
+    responses=problems(403),
 )
 async def read_audit_log(
     member: StaffMember,
@@ -180,7 +182,10 @@ async def read_audit_log(
 
 
 @router.get(
-    "/members", response_model=Page[StaffMemberOut], summary="The staff members (superadmins)"
+    "/members",
+    response_model=Page[StaffMemberOut],
+    summary="The staff members (superadmins)",
+    responses=problems(403),
 )
 async def read_staff_members(
     member: StaffMember, session: Transaction, limit: Limit = 50, cursor: Cursor = None
@@ -200,6 +205,7 @@ StaffMemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     "/members/{member_id}/disable",
     response_model=StaffMemberOut,
     summary="Disable a staff member: their sessions end at once (superadmins)",
+    responses=problems(403),
 )
 async def disable_staff_member(
     member_id: StaffMemberId, member: StaffMember, session: Transaction
@@ -213,6 +219,7 @@ async def disable_staff_member(
     "/members/{member_id}/enable",
     response_model=StaffMemberOut,
     summary="Let a disabled staff member sign in again (superadmins)",
+    responses=problems(403),
 )
 async def enable_staff_member(
     member_id: StaffMemberId, member: StaffMember, session: Transaction
