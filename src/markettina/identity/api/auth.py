@@ -96,7 +96,7 @@ async def resend_verification(actor: CurrentActor, session: Transaction, policy:
     await sign_in.resend_verification(session, actor=actor, policy=policy)
 
 
-@router.post("/auth/login", dependencies=[AddressLimited])
+@router.post("/auth/login", dependencies=[AddressLimited], responses=problems(401))
 async def login(
     body: LoginIn, session: Transaction, policy: Policy, client: Client
 ) -> TokenPairOut:
@@ -108,7 +108,7 @@ async def login(
     return _tokens(signed_in)
 
 
-@router.post("/auth/refresh", dependencies=[AddressLimited])
+@router.post("/auth/refresh", dependencies=[AddressLimited], responses=problems(401))
 async def refresh(
     body: RefreshIn, session: Transaction, policy: Policy, client: Client
 ) -> TokenPairOut:

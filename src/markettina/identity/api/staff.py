@@ -44,7 +44,7 @@ SearchQuery = Annotated[
 
 @router.post(
     "/login", response_model=StaffSessionOut, summary="Open a staff session",
-    dependencies=[AddressLimited],
+    dependencies=[AddressLimited], responses=problems(401),
 )  # fmt: skip
 async def login(
     body: StaffLoginIn, session: Transaction, client: RequestClient, request: Request
