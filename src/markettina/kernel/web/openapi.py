@@ -202,9 +202,11 @@ def _document_problems(operation: dict[str, Any], guards: list[Guard], *, unsafe
     responses = operation.setdefault("responses", {})
     statuses |= {int(code) for code in responses if code.isdigit() and int(code) >= 400}
     for status in sorted(statuses):
-        declared = responses.get(str(status), {})
+        declared = responses.get(str(status), {}).get("description")
+        if declared in (None, "", "Validation Error"):  # FastAPI's own 422 says nothing more
+            declared = STATUS_DESCRIPTIONS.get(status, "")
         response: dict[str, Any] = {
-            "description": declared.get("description") or STATUS_DESCRIPTIONS.get(status, ""),
+            "description": declared,
             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         if status in _HEADERS:
