@@ -12,7 +12,7 @@ from . import __version__, kernel_api
 from .billing import api as billing_api
 from .bindings import bind_configured_platforms, bind_payments
 from .identity import api as identity_api
-from .identity.public import admits
+from .identity.public import GUARDS, SECURITY_SCHEMES, admits
 from .identity.read_lane import ReadLane
 from .kernel import idempotency, rate_limits
 from .kernel.db import migrations, server
@@ -25,6 +25,7 @@ from .kernel.logs import configure_logging, get_logger
 from .kernel.secrets_store import resolve_secrets
 from .kernel.web.health import health_router
 from .kernel.web.nul_guard import NulGuard
+from .kernel.web.openapi import document_problems
 from .kernel.web.problems import install_problem_handlers
 from .kernel.web.request_context import HttpMetrics, RequestContextMiddleware
 from .settings import Settings, get_settings
@@ -100,6 +101,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
     app.include_router(billing_api.router)
     app.include_router(kernel_api.router)
     idempotency.declare_header(app, claimed_by=admits)  # identity's pipeline claims keys
+    document_problems(app, guards=GUARDS, security_schemes=SECURITY_SCHEMES)
     return app
 
 

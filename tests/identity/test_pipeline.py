@@ -369,6 +369,24 @@ class TestActingAccount:
         assert_problem(response, 422, "validation_failed")
         assert [e["field"] for e in response.json()["errors"]] == ["header.X-Account-Id"]
 
+    async def test_only_the_documented_uuid_form_names_an_account(
+        self, client: httpx.AsyncClient, db: DatabaseURLs
+    ) -> None:
+        """The document types the header as a UUID: an empty header, braces or bare hex
+        are refused, by a person and by a key alike, not read as no header."""
+        member = new_member(db, new_account(db))
+        key = new_key(db, member.account_id, ["content:read"])
+        account = member.account_id
+        for value in ("", f"{{{account}}}", account.hex, f"urn:uuid:{account}"):
+            for headers in (member.headers, key.headers):
+                response = await client.get(
+                    "/probe/leads", headers={**headers, "X-Account-Id": value}
+                )
+                assert_problem(response, 422, "validation_failed")
+                assert [e["field"] for e in response.json()["errors"]] == ["header.X-Account-Id"]
+        upper = {**member.headers, "X-Account-Id": str(account).upper()}
+        assert (await client.get("/probe/leads", headers=upper)).status_code == 200
+
     async def test_the_header_is_judged_only_for_a_good_key(
         self, client: httpx.AsyncClient, db: DatabaseURLs
     ) -> None:

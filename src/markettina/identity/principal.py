@@ -5,6 +5,7 @@ allowed to act for the account."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,14 +153,18 @@ def user_actor(principal: Principal, acting: uuid.UUID, row: Any) -> Actor:
                  permissions=ROLE_PERMISSIONS[role], grants=grants)  # fmt: skip
 
 
+_ACCOUNT_ID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
 def account_from_header(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
+    """The account id ``X-Account-Id`` names, in the hyphenated form the API documents
+    (an empty header, braces or bare hex are refused, not read as no header)."""
+    if not _ACCOUNT_ID.fullmatch(value):
         raise ValidationFailed(
             "X-Account-Id must be an account id",
             errors=[FieldError("header.X-Account-Id", "not a valid UUID", "uuid_parsing")],
-        ) from exc
+        )
+    return uuid.UUID(value)
 
 
 _KEY_CONTEXT = CompiledQuery(
@@ -223,7 +228,7 @@ async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secr
     if credentials.bearer is not None:
         principal = principal_from_token(credentials.bearer, secret)
         acting = principal.home_account_id
-        if credentials.account_header:
+        if credentials.account_header is not None:
             acting = account_from_header(credentials.account_header)
         return await _user_actor(session, principal, acting)
     if credentials.api_key is None:
@@ -235,7 +240,7 @@ async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
     assert credentials.api_key is not None
     prefix = _api_key_prefix(credentials.api_key)
     acting = header_error = None
-    if credentials.account_header:
+    if credentials.account_header is not None:
         try:
             acting = account_from_header(credentials.account_header)
         except ValidationFailed as exc:  # told only to a caller whose key is good

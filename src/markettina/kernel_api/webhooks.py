@@ -7,14 +7,14 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from markettina.identity.public import Actor, Transaction, require
 from markettina.kernel import webhooks
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.if_match import IfMatch, version_from_if_match
 from markettina.kernel.webhooks.schemas import (
-    MAX_VERSION,
     AttemptOut,
     DeliveryDetail,
     DeliveryOut,
@@ -59,18 +59,13 @@ def _if_match_version(if_match: str | None, body_version: int | None) -> int | N
     """The version the client read, from If-Match or the body (None: neither was sent)."""
     if if_match is None:
         return body_version
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit() and int(value) <= MAX_VERSION):
-        raise ValidationFailed(
-            "If-Match must carry the webhook's version",
-            errors=[FieldError("header.If-Match", "not a version number", "invalid")],
-        )
-    if body_version is not None and body_version != int(value):
+    version = version_from_if_match(if_match, "webhook")
+    if body_version is not None and body_version != version:
         raise ValidationFailed(
             "If-Match and body.version disagree",
             errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
         )
-    return int(value)
+    return version
 
 
 @router.post(
@@ -127,7 +122,7 @@ async def update_webhook(
     session: Transaction,
     request: Request,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> WebhookOut:
     webhook = await webhooks.update_webhook(
         session, account_id=actor.account_id, webhook_id=webhook_id,
@@ -151,7 +146,7 @@ async def rotate_secret(
     request: Request,
     response: Response,
     body: SecretRotation | None = None,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> WebhookCreated:
     grace = dt.timedelta(seconds=body.expires_in_seconds if body is not None else 0)
     rotated = await webhooks.rotate_secret(

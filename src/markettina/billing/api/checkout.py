@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 
 from markettina.identity.public import Actor, Transaction, require
+from markettina.kernel.web.openapi import problems
 
 from .. import checkout
 from ..payment_gateway import InvalidWebhookSignature, bound_payment_gateway
@@ -22,6 +23,7 @@ BillingManage = Annotated[Actor, require("billing:manage")]
     "/checkout",
     response_model=CheckoutOut,
     summary="Start paying for a package (optionally with a promo code): the Stripe Checkout URL",
+    responses=problems(503),
 )
 async def start_checkout(
     body: CheckoutIn, actor: BillingManage, session: Transaction, request: Request
@@ -41,6 +43,7 @@ async def start_checkout(
     "/stripe/webhook",
     response_model=WebhookAck,
     summary="Stripe's events (the Stripe-Signature header is the credential)",
+    responses=problems(400, 503),
 )
 async def stripe_webhook(
     request: Request,

@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
+from markettina.kernel.web.if_match import IfMatch, version_from_if_match
 from markettina.kernel.web.inputs import PositiveInt32Param
 
 from .. import accounts, members
 from ..dependencies import CurrentActor, Transaction, require
 from ..principal import Actor
 from ..schemas_accounts import (
-    MAX_VERSION,
     AccountOut,
     AccountUpdate,
     InvitationAccept,
@@ -65,7 +65,7 @@ async def update_account(
     actor: AccountUpdater,
     session: Transaction,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> AccountOut:
     account = await accounts.update_account(
         session,
@@ -81,13 +81,7 @@ async def update_account(
 def _expected_version(if_match: str | None, body_version: int | None) -> int:
     header_version = None
     if if_match is not None:
-        value = if_match.strip().removeprefix("W/").strip('"')
-        if not (value.isascii() and value.isdigit() and int(value) <= MAX_VERSION):
-            raise ValidationFailed(
-                "If-Match must carry the account's version",
-                errors=[FieldError("header.If-Match", "not a version number", "invalid")],
-            )
-        header_version = int(value)
+        header_version = version_from_if_match(if_match, "account")
     if header_version is not None and body_version is not None and header_version != body_version:
         raise ValidationFailed(
             "If-Match and body.version disagree",

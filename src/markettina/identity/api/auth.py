@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
 
+from markettina.kernel.web.openapi import problems
+
 from .. import sign_in
 from ..admission import AddressLimited
 from ..dependencies import CurrentActor, Transaction
@@ -60,7 +62,12 @@ def _me(user: User, actor: Actor) -> MeOut:
     return MeOut(**profile.model_dump(), account_id=actor.account_id, role=actor.role)
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, dependencies=[AddressLimited])
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AddressLimited],
+    responses=problems(409),
+)
 async def register(
     body: RegisterIn, session: Transaction, policy: Policy, client: Client
 ) -> RegisteredOut:
@@ -90,7 +97,7 @@ async def resend_verification(actor: CurrentActor, session: Transaction, policy:
     await sign_in.resend_verification(session, actor=actor, policy=policy)
 
 
-@router.post("/auth/login", dependencies=[AddressLimited])
+@router.post("/auth/login", dependencies=[AddressLimited], responses=problems(401))
 async def login(
     body: LoginIn, session: Transaction, policy: Policy, client: Client
 ) -> TokenPairOut:
@@ -103,7 +110,7 @@ async def login(
     return _tokens(signed_in)
 
 
-@router.post("/auth/refresh", dependencies=[AddressLimited])
+@router.post("/auth/refresh", dependencies=[AddressLimited], responses=problems(401))
 async def refresh(
     body: RefreshIn, session: Transaction, policy: Policy, client: Client
 ) -> TokenPairOut:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
 from markettina.kernel.web.inputs import PositiveInt32Param, Timestamp
+from markettina.kernel.web.openapi import problems
 
 from .. import staff
 from ..admission import AddressLimited
@@ -43,7 +44,7 @@ SearchQuery = Annotated[
 
 @router.post(
     "/login", response_model=StaffSessionOut, summary="Open a staff session",
-    dependencies=[AddressLimited],
+    dependencies=[AddressLimited], responses=problems(401),
 )  # fmt: skip
 async def login(
     body: StaffLoginIn, session: Transaction, client: RequestClient, request: Request
@@ -145,6 +146,7 @@ Until = Annotated[
     "/audit-logs",
     response_model=Page[AuditEntryOut],
     summary="Read the staff audit log, newest first (superadmins)",
+    responses=problems(403),
 )
 async def read_audit_log(
     member: StaffMember,
@@ -178,7 +180,10 @@ async def read_audit_log(
 
 
 @router.get(
-    "/members", response_model=Page[StaffMemberOut], summary="The staff members (superadmins)"
+    "/members",
+    response_model=Page[StaffMemberOut],
+    summary="The staff members (superadmins)",
+    responses=problems(403),
 )
 async def read_staff_members(
     member: StaffMember, session: Transaction, limit: Limit = 50, cursor: Cursor = None
@@ -198,6 +203,7 @@ StaffMemberId = Annotated[PositiveInt32Param, Path()]
     "/members/{member_id}/disable",
     response_model=StaffMemberOut,
     summary="Disable a staff member: their sessions end at once (superadmins)",
+    responses=problems(403),
 )
 async def disable_staff_member(
     member_id: StaffMemberId, member: StaffMember, session: Transaction
@@ -211,6 +217,7 @@ async def disable_staff_member(
     "/members/{member_id}/enable",
     response_model=StaffMemberOut,
     summary="Let a disabled staff member sign in again (superadmins)",
+    responses=problems(403),
 )
 async def enable_staff_member(
     member_id: StaffMemberId, member: StaffMember, session: Transaction

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from ..db.integrity import translate_database_error
 from ..errors import PROBLEM_CONTENT_TYPE, FieldError, MarkettinaError, problem
@@ -101,18 +103,40 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"
-    elif exc.status_code == 405 and detail == "Method Not Allowed":
-        detail = f"{request.method} is not allowed on {request.url.path}"
+    elif exc.status_code == 405:
+        if detail == "Method Not Allowed":
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        # the router names the methods of the first route matching the path only
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return problem_response(
         request,
         status=exc.status_code,
         code=code,
         title=title,
         detail=detail,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at ``path`` (a 405's ``Allow``), in a stable order."""
+    templates = getattr(app.state, "path_templates", None)
+    if templates is None:
+        templates = [
+            (compile_path(route.path)[0], frozenset(route.methods or ()))
+            for route in iter_route_contexts(app.routes)
+            if route.path is not None
+        ]
+        app.state.path_templates = templates
+    methods: set[str] = set()
+    for pattern, served in templates:
+        if pattern.match(path):
+            methods |= served
+    return sorted(methods)
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
