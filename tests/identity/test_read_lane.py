@@ -16,8 +16,8 @@ from starlette.types import Receive, Scope, Send
 
 from markettina.app import create_app
 from markettina.identity import api_keys
-from markettina.identity.api.api_keys import LIST_ROUTE
-from markettina.identity.read_lane import PlainRead, ReadLane, _page_arguments
+from markettina.identity.plain_reads import LaneRoute, PlainRead
+from markettina.identity.read_lane import ReadLane, _page_arguments
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.pagination import encode_cursor
@@ -26,7 +26,7 @@ from tests.support.api import api_client, suite_settings
 from tests.support.checks import sql
 from tests.support.identity import Member, new_account, new_key, new_member
 
-PATH = "/v1" + LIST_ROUTE
+PATH = "/v1/api-keys"
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +174,9 @@ class TestApiKeys:
         sql(db, "UPDATE accounts SET suspended_at = now() WHERE id = %s", owner.account_id)
         response, looked_at = await both(lane, routed, PATH, good.headers)
         assert response.status_code == 403 and looked_at == 1
-        # the routed pipeline counts a request once its caller is known (the 403, in each
-        # app), never one with a bad key
-        assert counts(db, owner.account_id) == 2
+        # neither path counts a request refused before its admission (the missing scope's
+        # 403 included: authorization comes first)
+        assert counts(db, owner.account_id) == 0
         rows = sql(db, "SELECT count(*) FROM api_keys WHERE last_used_at IS NOT NULL "
                        "AND account_id = %s", owner.account_id)  # fmt: skip
         assert rows == [(0,)]  # a refused key's use is not recorded either
@@ -208,10 +208,11 @@ class TestHandedToTheRoutedPipeline:
     ) -> None:
         anonymous, looked_at = await both(lane, routed, PATH, {})
         assert anonymous.status_code == 401 and looked_at == 0
-        tampered, looked_at = await both(lane, routed, PATH, {"Authorization": "Bearer x.y.z"})
-        assert tampered.status_code == 401 and looked_at == 0
-        malformed, looked_at = await both(lane, routed, PATH, {"X-API-Key": "not-a-key"})
-        assert malformed.status_code == 401 and looked_at == 0
+        # the pipeline refuses these before any statement, on the lane's connection
+        tampered, _ = await both(lane, routed, PATH, {"Authorization": "Bearer x.y.z"})
+        assert tampered.status_code == 401
+        malformed, _ = await both(lane, routed, PATH, {"X-API-Key": "not-a-key"})
+        assert malformed.status_code == 401
 
     async def test_a_key_acting_for_a_sub_account_and_two_credentials(
         self,
@@ -220,11 +221,15 @@ class TestHandedToTheRoutedPipeline:
         db: DatabaseURLs,
         owner: Member,
     ) -> None:
+        """A key acting for a sub-account takes the same pipeline on both paths (its use
+        recorded in its own account); two credentials go to the router."""
         client_account = new_account(db, parent=owner.account_id)
         key = new_key(db, owner.account_id, ["api_keys:read"])
         for_client = {**key.headers, "X-Account-Id": str(client_account)}
         response, looked_at = await both(lane, routed, PATH, for_client)
-        assert response.status_code == 200 and looked_at == 0
+        assert response.status_code == 200 and looked_at == 1
+        assert sql(db, "SELECT last_used_at IS NOT NULL FROM api_keys WHERE id = %s",
+                   key.key_id) == [(True,)]  # fmt: skip
         two = {**owner.headers, "X-API-Key": key.key}
         response, looked_at = await both(lane, routed, PATH, two)
         assert response.status_code == 200 and looked_at == 0
@@ -280,9 +285,9 @@ class TestHandedToTheRoutedPipeline:
         async def router(scope: Scope, receive: Receive, send: Send) -> None:
             handed.append(scope["path"])
 
-        manage = PlainRead(route=LIST_ROUTE, permission="api_keys:manage",
-                           page=api_keys.LISTED_PAGE, params=api_keys.listed_of)  # fmt: skip
-        strict = ReadLane(router, reads={PATH: manage})
+        read = PlainRead(api_keys.LISTED_PAGE, api_keys.listed_of)
+        manage = LaneRoute(PATH, "api_keys:manage", read, frozenset())
+        strict = ReadLane(router, routes={PATH: manage})
         for member, expected in ((viewer, [PATH]), (owner, [])):
             handed.clear()
             sent: list[dict[str, Any]] = []

@@ -9,10 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.raw import CompiledQuery
-from markettina.kernel.db.tenant import set_tenant
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
 
@@ -114,11 +112,6 @@ def user_context(principal: Principal, acting: uuid.UUID) -> tuple[CompiledQuery
     }
 
 
-async def _user_actor(session: AsyncSession, principal: Principal, acting: uuid.UUID) -> Actor:
-    query, params = user_context(principal, acting)
-    return user_actor(principal, acting, await query.one(session, **params))
-
-
 def user_actor(principal: Principal, acting: uuid.UUID, row: Any) -> Actor:
     """The person acting for ``acting``, from the row of ``user_context``; anything doubtful
     is refused (401, 403 or 404, as the HTTP API documents)."""
@@ -213,49 +206,12 @@ def key_actor(key: str, acting: uuid.UUID | None, rows: list[Any]) -> Actor:
                  permissions=principal.scopes or frozenset())  # fmt: skip
 
 
-def _api_key_prefix(key: str) -> str:
+def api_key_prefix_of(key: str) -> str:
+    """The visible prefix of a key as sent; a key of the wrong shape is refused."""
     prefix = api_key_prefix(key)
     if prefix is None:
         raise Unauthorized("the API key is not valid", code="invalid_api_key")
     return prefix
-
-
-async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secret: str) -> Actor:
-    """The caller and the account it acts for; anything doubtful is refused. Leaves the
-    transaction's tenant set to the acting account."""
-    if credentials.bearer is not None:
-        principal = principal_from_token(credentials.bearer, secret)
-        acting = principal.home_account_id
-        if credentials.account_header:
-            acting = account_from_header(credentials.account_header)
-        return await _user_actor(session, principal, acting)
-    if credentials.api_key is None:
-        raise Unauthorized("sign in, or send an API key")
-    return await _key_actor(session, credentials)
-
-
-async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
-    assert credentials.api_key is not None
-    prefix = _api_key_prefix(credentials.api_key)
-    acting = header_error = None
-    if credentials.account_header:
-        try:
-            acting = account_from_header(credentials.account_header)
-        except ValidationFailed as exc:  # told only to a caller whose key is good
-            header_error = exc
-    query, params = key_context(prefix, acting)
-    actor = key_actor(credentials.api_key, acting, await query.all(session, **params))
-    if header_error is not None:
-        raise header_error
-    home = actor.principal.home_account_id
-    assert actor.principal.api_key_id is not None
-    if actor.account_id == home:
-        await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
-    else:  # the key's row is its own account's
-        await set_tenant(session, home)
-        await touch_api_key(session, key_id=actor.principal.api_key_id, account=home)
-        await set_tenant(session, actor.account_id)
-    return actor
 
 
 _TOUCH_DUE = (
@@ -283,8 +239,3 @@ def key_touch(key_id: uuid.UUID, account: uuid.UUID) -> tuple[CompiledQuery, dic
     return _TOUCH, {
         "account": account, "key_id": key_id, "now": now, "cutoff": now - API_KEY_TOUCH_INTERVAL
     }  # fmt: skip
-
-
-async def touch_api_key(session: AsyncSession, *, key_id: uuid.UUID, account: uuid.UUID) -> None:
-    query, params = key_touch(key_id, account)
-    await query.run(session, **params)

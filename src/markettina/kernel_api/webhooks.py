@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from markettina.identity.public import Actor, Transaction, require
+from markettina.identity.public import ROWS_IN_PYTHON, Actor, Transaction, not_plain, require
 from markettina.kernel import webhooks
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
@@ -90,6 +90,7 @@ async def create_webhook(
 
 
 @router.get("", response_model=Page[WebhookOut], summary="The account's endpoints, newest first")
+@not_plain(ROWS_IN_PYTHON)
 async def list_webhooks(
     actor: WebhooksRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[WebhookOut]:
@@ -179,6 +180,7 @@ async def delete_webhook(
     response_model=Page[DeliveryOut],
     summary="An endpoint's delivery log, newest first",
 )
+@not_plain("a path parameter (the webhook): the read lane answers fixed paths")
 async def list_deliveries(
     webhook_id: uuid.UUID,
     actor: WebhooksRead,

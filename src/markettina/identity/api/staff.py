@@ -21,6 +21,7 @@ from .. import staff
 from ..admission import AddressLimited
 from ..audit_log import AuditFilter, search_audit_log
 from ..dependencies import Transaction
+from ..plain_reads import STAFF_ONLY, not_plain
 from ..schemas_staff import (
     AuditEntryOut,
     StaffAccountDetailOut,
@@ -70,6 +71,7 @@ async def logout(member: StaffMember, session: Transaction) -> None:
 
 
 @router.get("/accounts", response_model=Page[StaffAccountOut], summary="Look up accounts")
+@not_plain(STAFF_ONLY)
 async def search_accounts(
     member: StaffMember,
     session: Transaction,
@@ -148,6 +150,7 @@ Until = Annotated[
     response_model=Page[AuditEntryOut],
     summary="Read the staff audit log, newest first (superadmins)",
 )
+@not_plain(STAFF_ONLY)
 async def read_audit_log(
     member: StaffMember,
     session: Transaction,
@@ -182,6 +185,7 @@ async def read_audit_log(
 @router.get(
     "/members", response_model=Page[StaffMemberOut], summary="The staff members (superadmins)"
 )
+@not_plain(STAFF_ONLY)
 async def read_staff_members(
     member: StaffMember, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[StaffMemberOut]:
