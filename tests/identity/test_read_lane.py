@@ -5,6 +5,7 @@ an app with the lane and to one without, and the answers are compared."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,9 +23,11 @@ from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.pagination import encode_cursor
 from markettina.kernel.rate_limits import PLAN_LIMITS
+from markettina.kernel.webhooks.schemas import WebhookOut
 from tests.support.api import api_client, suite_settings
 from tests.support.checks import sql
 from tests.support.identity import Member, new_account, new_key, new_member
+from tests.support.webhooks import new_webhook
 
 PATH = "/v1/api-keys"
 
@@ -329,3 +332,57 @@ def test_a_cursor_the_lane_reads_is_the_router_s() -> None:
     assert _page_arguments(f"cursor={cursor}".encode()) == (50, cursor)
     assert _page_arguments(b"limit=200&other=1") == (200, None)
     assert _page_arguments(b"limit=0200") is None
+
+
+class TestWebhooks:
+    """Another context's list through the same lane: the kernel's webhook endpoints."""
+
+    async def test_pages_equal_the_router_s_and_the_response_model_s(
+        self,
+        lane: tuple[FastAPI, httpx.AsyncClient],
+        routed: httpx.AsyncClient,
+        db: DatabaseURLs,
+        owner: Member,
+    ) -> None:
+        hooks = [new_webhook(db, owner.account_id) for _ in range(3)]
+        new_webhook(db, owner.account_id, deleted=True)
+        sql(db, "UPDATE webhooks SET previous_secret_encrypted = 'x', "
+                "previous_secret_expires_at = now() - interval '1 minute' WHERE id = %s",
+            hooks[0])  # fmt: skip
+        sql(db, "UPDATE webhooks SET previous_secret_encrypted = 'x', "
+                "previous_secret_expires_at = now() + interval '1 hour' WHERE id = %s",
+            hooks[1])  # fmt: skip
+        first, looked_at = await both(lane, routed, "/v1/webhooks?limit=2", owner.headers)
+        assert first.status_code == 200 and looked_at == 1
+        cursor = first.json()["next_cursor"]
+        rest, looked_at = await both(
+            lane, routed, f"/v1/webhooks?limit=2&cursor={cursor}", owner.headers
+        )
+        assert looked_at == 1 and rest.json()["next_cursor"] is None
+        items = first.json()["items"] + rest.json()["items"]
+        assert [item["id"] for item in items] == [str(hook) for hook in reversed(hooks)]
+        with bootstrap.connect(db.owner) as conn:
+            rows = conn.execute(
+                "SELECT * FROM webhooks WHERE account_id = %s AND deleted_at IS NULL "
+                "ORDER BY created_at DESC, id DESC",
+                (owner.account_id,),
+                binary=False,
+            )
+            columns = [c.name for c in rows.description or ()]
+            modelled = [
+                WebhookOut.model_validate(dict(zip(columns, row, strict=True))).model_dump(
+                    mode="json"
+                )
+                for row in rows.fetchall()
+            ]
+        assert [_instants(item) for item in items] == [_instants(item) for item in modelled]
+        expiring = {item["id"]: item["previous_secret_expires_at"] for item in items}
+        assert expiring[str(hooks[0])] is None and expiring[str(hooks[1])] is not None
+
+
+def _instants(item: dict[str, Any]) -> dict[str, Any]:
+    """Timestamps as instants (the model writes whole seconds without a fraction)."""
+    return {
+        name: dt.datetime.fromisoformat(value) if name.endswith("_at") and value else value
+        for name, value in item.items()
+    }

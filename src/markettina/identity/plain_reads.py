@@ -57,6 +57,11 @@ def plain_read(
     return declare
 
 
+def of_acting_account(actor: Actor) -> dict[str, Any]:
+    """The parameters of a page of the acting account's rows (``account_id``)."""
+    return {"account_id": actor.account_id}
+
+
 def not_plain(reason: str) -> Callable[[Endpoint], Endpoint]:
     """Declare why a list route's pages are not a plain read."""
     if not reason.strip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .dependencies import CurrentActor, Transaction, admits, require
 from .permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Resource
-from .plain_reads import ROWS_IN_PYTHON, STAFF_ONLY, not_plain, plain_read
+from .plain_reads import ROWS_IN_PYTHON, STAFF_ONLY, not_plain, of_acting_account, plain_read
 from .principal import Actor, Principal
 from .staff import record_staff_action
 from .staff_auth import Staff, StaffMember
@@ -12,5 +12,5 @@ from .staff_auth import Staff, StaffMember
 __all__ = [
     "ALL_PERMISSIONS", "ROLE_PERMISSIONS", "ROWS_IN_PYTHON", "STAFF_ONLY", "Actor",
     "CurrentActor", "Principal", "Resource", "Staff", "StaffMember", "Transaction", "admits",
-    "not_plain", "plain_read", "record_staff_action", "require",
+    "not_plain", "of_acting_account", "plain_read", "record_staff_action", "require",
 ]  # fmt: skip
