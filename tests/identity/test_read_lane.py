@@ -102,6 +102,16 @@ class TestPlainReads:
         assert len(rest.json()["items"]) == 1 and looked_at == 1
         assert rest.json()["next_cursor"] is None
 
+    async def test_both_paths_label_the_route_as_the_router_declares_it(
+        self, lane: tuple[FastAPI, httpx.AsyncClient], routed: httpx.AsyncClient, owner: Member
+    ) -> None:
+        """One Prometheus series per route, whichever path answered."""
+        _, answered = await both(lane, routed, PATH, owner.headers)
+        assert answered == 1
+        series = 'markettina_http_requests_total{method="GET",route="/v1/api-keys",status="200"}'
+        for client in (lane[1], routed):
+            assert series in (await client.get("/metrics")).text
+
     async def test_every_answer_is_counted_once(
         self,
         lane: tuple[FastAPI, httpx.AsyncClient],
