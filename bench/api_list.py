@@ -172,7 +172,11 @@ def measure(
         return api
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a busy machine: uvicorn's workers are slow to stop
+            server.kill()
+            server.wait()
 
 
 def summary(runs: list[dict[str, float]], raw_page: float) -> dict[str, object]:
