@@ -34,6 +34,7 @@ STAFF_ONLY = "staff sign-in (Staff), which the read lane's pipeline does not tak
 ROWS_IN_PYTHON = (
     "not yet one statement PostgreSQL renders: the page is ORM rows the response model converts"
 )
+OLDEST_FIRST = "oldest first, while a plain read's page is newest first (NewestFirst)"
 
 
 @dataclass(frozen=True)
