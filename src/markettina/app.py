@@ -12,6 +12,7 @@ from . import __version__, kernel_api
 from .billing import api as billing_api
 from .bindings import bind_configured_platforms, bind_payments
 from .identity import api as identity_api
+from .identity.plain_reads import lane_routes
 from .identity.public import GUARDS, SECURITY_SCHEMES, admits
 from .identity.read_lane import ReadLane
 from .kernel import idempotency, rate_limits
@@ -90,16 +91,16 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    if settings.read_lane:
-        app.add_middleware(ReadLane, reads=identity_api.PLAIN_READS)
-    idempotency.install(app)  # middleware: recorder inside rate-limit headers inside the
-    rate_limits.install(app)  # request context (the last added is the outermost)
-    app.add_middleware(NulGuard)  # before anything reads a parameter, the read lane included
-    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(registry=registry))
     app.include_router(identity_api.router)
     app.include_router(billing_api.router)
     app.include_router(kernel_api.router)
+    if settings.read_lane:  # the plain reads the routes declare, answered before routing
+        app.add_middleware(ReadLane, routes=lane_routes(app))
+    idempotency.install(app)  # middleware: recorder inside rate-limit headers inside the
+    rate_limits.install(app)  # request context (the last added is the outermost)
+    app.add_middleware(NulGuard)  # before anything reads a parameter, the read lane included
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     idempotency.declare_header(app, claimed_by=admits)  # identity's pipeline claims keys
     document_problems(app, guards=GUARDS, security_schemes=SECURITY_SCHEMES)
     return app

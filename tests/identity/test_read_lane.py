@@ -5,6 +5,7 @@ an app with the lane and to one without, and the answers are compared."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,17 +17,19 @@ from starlette.types import Receive, Scope, Send
 
 from markettina.app import create_app
 from markettina.identity import api_keys
-from markettina.identity.api.api_keys import LIST_ROUTE
-from markettina.identity.read_lane import PlainRead, ReadLane, _page_arguments
+from markettina.identity.plain_reads import LaneRoute, PlainRead
+from markettina.identity.read_lane import ReadLane, _page_arguments
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.pagination import encode_cursor
 from markettina.kernel.rate_limits import PLAN_LIMITS
+from markettina.kernel.webhooks.schemas import WebhookOut
 from tests.support.api import api_client, suite_settings
 from tests.support.checks import sql
 from tests.support.identity import Member, new_account, new_key, new_member
+from tests.support.webhooks import new_webhook
 
-PATH = "/v1" + LIST_ROUTE
+PATH = "/v1/api-keys"
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +101,16 @@ class TestPlainReads:
         rest, looked_at = await both(lane, routed, f"{PATH}?limit=2&cursor={cursor}", owner.headers)
         assert len(rest.json()["items"]) == 1 and looked_at == 1
         assert rest.json()["next_cursor"] is None
+
+    async def test_both_paths_label_the_route_as_the_router_declares_it(
+        self, lane: tuple[FastAPI, httpx.AsyncClient], routed: httpx.AsyncClient, owner: Member
+    ) -> None:
+        """One Prometheus series per route, whichever path answered."""
+        _, answered = await both(lane, routed, PATH, owner.headers)
+        assert answered == 1
+        series = 'markettina_http_requests_total{method="GET",route="/v1/api-keys",status="200"}'
+        for client in (lane[1], routed):
+            assert series in (await client.get("/metrics")).text
 
     async def test_every_answer_is_counted_once(
         self,
@@ -174,9 +187,9 @@ class TestApiKeys:
         sql(db, "UPDATE accounts SET suspended_at = now() WHERE id = %s", owner.account_id)
         response, looked_at = await both(lane, routed, PATH, good.headers)
         assert response.status_code == 403 and looked_at == 1
-        # the routed pipeline counts a request once its caller is known (the 403, in each
-        # app), never one with a bad key
-        assert counts(db, owner.account_id) == 2
+        # neither path counts a request refused before its admission (the missing scope's
+        # 403 included: authorization comes first)
+        assert counts(db, owner.account_id) == 0
         rows = sql(db, "SELECT count(*) FROM api_keys WHERE last_used_at IS NOT NULL "
                        "AND account_id = %s", owner.account_id)  # fmt: skip
         assert rows == [(0,)]  # a refused key's use is not recorded either
@@ -208,10 +221,11 @@ class TestHandedToTheRoutedPipeline:
     ) -> None:
         anonymous, looked_at = await both(lane, routed, PATH, {})
         assert anonymous.status_code == 401 and looked_at == 0
-        tampered, looked_at = await both(lane, routed, PATH, {"Authorization": "Bearer x.y.z"})
-        assert tampered.status_code == 401 and looked_at == 0
-        malformed, looked_at = await both(lane, routed, PATH, {"X-API-Key": "not-a-key"})
-        assert malformed.status_code == 401 and looked_at == 0
+        # the pipeline refuses these before any statement, on the lane's connection
+        tampered, _ = await both(lane, routed, PATH, {"Authorization": "Bearer x.y.z"})
+        assert tampered.status_code == 401
+        malformed, _ = await both(lane, routed, PATH, {"X-API-Key": "not-a-key"})
+        assert malformed.status_code == 401
 
     async def test_a_key_acting_for_a_sub_account_and_two_credentials(
         self,
@@ -220,11 +234,15 @@ class TestHandedToTheRoutedPipeline:
         db: DatabaseURLs,
         owner: Member,
     ) -> None:
+        """A key acting for a sub-account takes the same pipeline on both paths (its use
+        recorded in its own account); two credentials go to the router."""
         client_account = new_account(db, parent=owner.account_id)
         key = new_key(db, owner.account_id, ["api_keys:read"])
         for_client = {**key.headers, "X-Account-Id": str(client_account)}
         response, looked_at = await both(lane, routed, PATH, for_client)
-        assert response.status_code == 200 and looked_at == 0
+        assert response.status_code == 200 and looked_at == 1
+        assert sql(db, "SELECT last_used_at IS NOT NULL FROM api_keys WHERE id = %s",
+                   key.key_id) == [(True,)]  # fmt: skip
         two = {**owner.headers, "X-API-Key": key.key}
         response, looked_at = await both(lane, routed, PATH, two)
         assert response.status_code == 200 and looked_at == 0
@@ -280,9 +298,9 @@ class TestHandedToTheRoutedPipeline:
         async def router(scope: Scope, receive: Receive, send: Send) -> None:
             handed.append(scope["path"])
 
-        manage = PlainRead(route=LIST_ROUTE, permission="api_keys:manage",
-                           page=api_keys.LISTED_PAGE, params=api_keys.listed_of)  # fmt: skip
-        strict = ReadLane(router, reads={PATH: manage})
+        read = PlainRead(api_keys.LISTED_PAGE, api_keys.listed_of)
+        manage = LaneRoute(PATH, "api_keys:manage", read, frozenset())
+        strict = ReadLane(router, routes={PATH: manage})
         for member, expected in ((viewer, [PATH]), (owner, [])):
             handed.clear()
             sent: list[dict[str, Any]] = []
@@ -324,3 +342,57 @@ def test_a_cursor_the_lane_reads_is_the_router_s() -> None:
     assert _page_arguments(f"cursor={cursor}".encode()) == (50, cursor)
     assert _page_arguments(b"limit=200&other=1") == (200, None)
     assert _page_arguments(b"limit=0200") is None
+
+
+class TestWebhooks:
+    """Another context's list through the same lane: the kernel's webhook endpoints."""
+
+    async def test_pages_equal_the_router_s_and_the_response_model_s(
+        self,
+        lane: tuple[FastAPI, httpx.AsyncClient],
+        routed: httpx.AsyncClient,
+        db: DatabaseURLs,
+        owner: Member,
+    ) -> None:
+        hooks = [new_webhook(db, owner.account_id) for _ in range(3)]
+        new_webhook(db, owner.account_id, deleted=True)
+        sql(db, "UPDATE webhooks SET previous_secret_encrypted = 'x', "
+                "previous_secret_expires_at = now() - interval '1 minute' WHERE id = %s",
+            hooks[0])  # fmt: skip
+        sql(db, "UPDATE webhooks SET previous_secret_encrypted = 'x', "
+                "previous_secret_expires_at = now() + interval '1 hour' WHERE id = %s",
+            hooks[1])  # fmt: skip
+        first, looked_at = await both(lane, routed, "/v1/webhooks?limit=2", owner.headers)
+        assert first.status_code == 200 and looked_at == 1
+        cursor = first.json()["next_cursor"]
+        rest, looked_at = await both(
+            lane, routed, f"/v1/webhooks?limit=2&cursor={cursor}", owner.headers
+        )
+        assert looked_at == 1 and rest.json()["next_cursor"] is None
+        items = first.json()["items"] + rest.json()["items"]
+        assert [item["id"] for item in items] == [str(hook) for hook in reversed(hooks)]
+        with bootstrap.connect(db.owner) as conn:
+            rows = conn.execute(
+                "SELECT * FROM webhooks WHERE account_id = %s AND deleted_at IS NULL "
+                "ORDER BY created_at DESC, id DESC",
+                (owner.account_id,),
+                binary=False,
+            )
+            columns = [c.name for c in rows.description or ()]
+            modelled = [
+                WebhookOut.model_validate(dict(zip(columns, row, strict=True))).model_dump(
+                    mode="json"
+                )
+                for row in rows.fetchall()
+            ]
+        assert [_instants(item) for item in items] == [_instants(item) for item in modelled]
+        expiring = {item["id"]: item["previous_secret_expires_at"] for item in items}
+        assert expiring[str(hooks[0])] is None and expiring[str(hooks[1])] is not None
+
+
+def _instants(item: dict[str, Any]) -> dict[str, Any]:
+    """Timestamps as instants (the model writes whole seconds without a fraction)."""
+    return {
+        name: dt.datetime.fromisoformat(value) if name.endswith("_at") and value else value
+        for name, value in item.items()
+    }

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.identity import members
 from markettina.identity.permissions import ROLE_PERMISSIONS
-from markettina.identity.principal import Actor, Credentials, Principal, resolve_actor
+from markettina.identity.pipeline import enter_actor_tenant, identify
+from markettina.identity.principal import Actor, Credentials, Principal
+from markettina.kernel.db.raw import driver_connection
 from markettina.kernel.db.tenant import current_tenant, enter_tenant
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.errors import MarkettinaError, NotFound, Unauthorized
@@ -23,7 +25,10 @@ from tests.support.identity import TEST_SECRET_KEY, access_token, new_account, n
 
 async def resolve(session: AsyncSession, **credentials: str | None) -> Actor:
     given = {"bearer": None, "api_key": None, "account_header": None, **credentials}
-    return await resolve_actor(session, Credentials(**given), secret=TEST_SECRET_KEY)
+    connection = await driver_connection(session)
+    actor = await identify(connection, Credentials(**given), secret=TEST_SECRET_KEY)
+    await enter_actor_tenant(connection, actor)  # as admit does, once the caller is accepted
+    return actor
 
 
 def forged(key: str) -> str:

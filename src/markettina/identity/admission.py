@@ -1,33 +1,12 @@
-"""What every authenticated request goes through once its caller is known: the account's
-rate limit on the route group, then the claim of its Idempotency-Key (if it sent one).
-Anonymous routes that take credentials count their requests per client address."""
+"""Admission of the anonymous routes that take credentials (a password, a token from an
+e-mail): their requests are counted per client address. An authenticated request's
+admission (its account's rate limit, its Idempotency-Key) is a step of ``pipeline``."""
 
 from __future__ import annotations
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from markettina.kernel import idempotency, rate_limits
-
-from .principal import Actor
-
-
-def _caller(actor: Actor) -> str:
-    principal = actor.principal
-    if principal.api_key_id is not None:
-        return f"api_key:{principal.api_key_id}"
-    return f"user:{principal.user_id}"
-
-
-async def admit(request: Request, session: AsyncSession, actor: Actor) -> None:
-    """One autocommit round trip for the count; one more, in the transaction, with a key."""
-    scope = request.scope
-    await rate_limits.count(scope, request.app.state.rate_limiter, actor.account_id)
-    pending = idempotency.pending_key(scope)
-    if pending is not None:
-        await idempotency.claim(
-            request, session, pending, account_id=actor.account_id, caller=_caller(actor)
-        )
+from markettina.kernel import rate_limits
 
 
 async def admit_address(request: Request) -> None:

@@ -1,5 +1,6 @@
-"""The request pipeline every router uses: one transaction per request, the caller
-resolved and the tenant set inside it, permissions named in ``Annotated`` aliases.
+"""The request pipeline as FastAPI dependencies: one transaction per request, in which
+``pipeline.admit`` resolves the caller, sets the tenant, checks the route's permission
+(named in ``Annotated`` aliases) and admits the request.
 
     async def list_campaigns(actor: Annotated[Actor, require("content:read")],
                              session: Transaction) -> ...
@@ -14,8 +15,10 @@ from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .admission import admit
-from .principal import Actor, read_credentials, resolve_actor
+from markettina.kernel.db.raw import driver_connection
+
+from .pipeline import admit
+from .principal import Actor, read_credentials
 
 
 async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
@@ -29,41 +32,44 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
 Transaction = Annotated[AsyncSession, Depends(_transaction, scope="function")]
 
 
-async def _actor(
-    request: Request,
-    session: Transaction,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-    x_account_id: Annotated[str | None, Header()] = None,
-) -> Actor:
-    credentials = read_credentials(authorization, x_api_key, x_account_id)
-    actor = await resolve_actor(session, credentials, secret=request.app.state.secrets.secret_key)
-    await admit(request, session, actor)  # rate limit, idempotency key
-    return actor
+def _admitted(permission: str | None) -> Any:
+    """The dependency of a route that ``permission`` guards (None: the endpoint authorizes
+    on its own): the request through ``pipeline.admit`` in the request's transaction."""
+
+    async def admitted(
+        request: Request,
+        session: Transaction,
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+        x_account_id: Annotated[str | None, Header()] = None,
+    ) -> Actor:
+        credentials = read_credentials(authorization, x_api_key, x_account_id)
+        connection = await driver_connection(session)
+        return await admit(request, connection, credentials, permission=permission, session=session)
+
+    if permission is not None:
+        admitted.__name__ = f"require_{permission.replace(':', '_')}"
+        admitted.required_permission = permission  # type: ignore[attr-defined]  # role matrix
+    admitted.admits_requests = True  # type: ignore[attr-defined]  # read by ``admits``
+    return admitted
 
 
-CurrentActor = Annotated[Actor, Depends(_actor)]
+CurrentActor = Annotated[Actor, Depends(_admitted(None))]
 
 
 def admits(dependant: Dependant) -> bool:
     """Whether a route with these dependencies admits its requests here (rate limit,
-    Idempotency-Key claim): it resolves an actor, directly or through ``require``."""
+    Idempotency-Key claim): it resolves an actor, through ``CurrentActor`` or ``require``."""
     pending = [dependant]
     while pending:
         current = pending.pop()
-        if current.call is _actor:
+        if getattr(current.call, "admits_requests", False):
             return True
         pending.extend(current.dependencies)
     return False
 
 
 def require(permission: str) -> Any:
-    """A dependency that yields the actor if it holds ``permission`` in the acting account."""
-
-    async def check(actor: CurrentActor) -> Actor:
-        actor.authorize(permission)
-        return actor
-
-    check.__name__ = f"require_{permission.replace(':', '_')}"
-    check.required_permission = permission  # type: ignore[attr-defined]  # read by the role matrix
-    return Depends(check)
+    """A dependency that yields the actor if it holds ``permission`` in the acting account
+    (checked before the request is admitted: a refused request is not counted)."""
+    return Depends(_admitted(permission))

@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.raw import CompiledQuery
-from markettina.kernel.db.tenant import enter_tenant, tenant_scope
 from markettina.kernel.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from markettina.kernel.security import TokenError, api_key_prefix, read_token, same_digest
 
@@ -110,13 +108,6 @@ def user_context(principal: Principal, acting: uuid.UUID) -> tuple[CompiledQuery
         "home": principal.home_account_id,
         "acting": acting,
     }
-
-
-async def _user_actor(session: AsyncSession, principal: Principal, acting: uuid.UUID) -> Actor:
-    query, params = user_context(principal, acting)
-    actor = user_actor(principal, acting, await query.one(session, **params))
-    await enter_tenant(session, actor.account_id)
-    return actor
 
 
 def user_actor(principal: Principal, acting: uuid.UUID, row: Any) -> Actor:
@@ -215,50 +206,12 @@ def key_actor(key: str, acting: uuid.UUID | None, rows: list[Any]) -> Actor:
                  permissions=principal.scopes or frozenset())  # fmt: skip
 
 
-def _api_key_prefix(key: str) -> str:
+def api_key_prefix_of(key: str) -> str:
+    """The visible prefix of a key as sent; a key of the wrong shape is refused."""
     prefix = api_key_prefix(key)
     if prefix is None:
         raise Unauthorized("the API key is not valid", code="invalid_api_key")
     return prefix
-
-
-async def resolve_actor(session: AsyncSession, credentials: Credentials, *, secret: str) -> Actor:
-    """The caller and the account it acts for; anything doubtful is refused. Leaves the
-    transaction's tenant set to the acting account."""
-    if credentials.bearer is not None:
-        principal = principal_from_token(credentials.bearer, secret)
-        acting = principal.home_account_id
-        if credentials.account_header is not None:
-            acting = account_from_header(credentials.account_header)
-        return await _user_actor(session, principal, acting)
-    if credentials.api_key is None:
-        raise Unauthorized("sign in, or send an API key")
-    return await _key_actor(session, credentials)
-
-
-async def _key_actor(session: AsyncSession, credentials: Credentials) -> Actor:
-    assert credentials.api_key is not None
-    prefix = _api_key_prefix(credentials.api_key)
-    acting = header_error = None
-    if credentials.account_header is not None:
-        try:
-            acting = account_from_header(credentials.account_header)
-        except ValidationFailed as exc:  # told only to a caller whose key is good
-            header_error = exc
-    query, params = key_context(prefix, acting)
-    actor = key_actor(credentials.api_key, acting, await query.all(session, **params))
-    if header_error is not None:
-        raise header_error
-    home = actor.principal.home_account_id
-    assert actor.principal.api_key_id is not None
-    touch, touch_params = key_touch(actor.principal.api_key_id, home)
-    if actor.account_id == home:  # the tenant and the key's use: one round trip
-        await enter_tenant(session, home, touch, **touch_params)
-    else:
-        await enter_tenant(session, actor.account_id)
-        async with tenant_scope(session, home):  # the key's row is its own account's
-            await touch.run(session, **touch_params)
-    return actor
 
 
 _TOUCH_DUE = (

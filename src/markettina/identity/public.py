@@ -5,12 +5,14 @@ from __future__ import annotations
 from .dependencies import CurrentActor, Transaction, admits, require
 from .openapi import GUARDS, SECURITY_SCHEMES
 from .permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Resource
+from .plain_reads import ROWS_IN_PYTHON, STAFF_ONLY, not_plain, of_acting_account, plain_read
 from .principal import Actor, Principal
 from .staff import record_staff_action
 from .staff_auth import Staff, StaffMember
 
 __all__ = [
-    "ALL_PERMISSIONS", "GUARDS", "ROLE_PERMISSIONS", "SECURITY_SCHEMES", "Actor", "CurrentActor",
-    "Principal", "Resource", "Staff", "StaffMember", "Transaction", "admits",
+    "ALL_PERMISSIONS", "GUARDS", "ROLE_PERMISSIONS", "ROWS_IN_PYTHON", "SECURITY_SCHEMES",
+    "STAFF_ONLY", "Actor", "CurrentActor", "Principal", "Resource", "Staff", "StaffMember",
+    "Transaction", "admits", "not_plain", "of_acting_account", "plain_read",
     "record_staff_action", "require",
 ]  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from markettina.identity.public import Actor, Transaction, require
+from markettina.identity.public import ROWS_IN_PYTHON, Actor, Transaction, not_plain, require
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.events.log import EventFilter, list_events
 from markettina.kernel.pagination import Cursor, Limit, Page
@@ -42,6 +42,7 @@ class EventOut(BaseModel):
     response_model=Page[EventOut],
     summary="The account's domain events, newest first (filter by type, aggregate, time)",
 )
+@not_plain(ROWS_IN_PYTHON)
 async def get_events(
     actor: EventsRead,
     session: Transaction,

@@ -12,10 +12,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.identity.public import (
+    STAFF_ONLY,
     Actor,
     Staff,
     StaffMember,
     Transaction,
+    not_plain,
     record_staff_action,
     require,
 )
@@ -120,6 +122,7 @@ staff_router = APIRouter(prefix="/staff", tags=["staff"])
 @staff_router.get(
     "/feature-flags", response_model=Page[GlobalFlagOut], summary="The global feature flags"
 )
+@not_plain(STAFF_ONLY)
 async def list_flags(
     member: StaffMember, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[GlobalFlagOut]:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from markettina.identity.public import Actor, Transaction, require
+from markettina.identity.public import ROWS_IN_PYTHON, Actor, Transaction, not_plain, require
 from markettina.kernel import async_jobs
 from markettina.kernel.pagination import Cursor, Limit, Page
 
@@ -44,6 +44,7 @@ class JobOut(BaseModel):
 
 
 @router.get("", response_model=Page[JobOut], summary="The account's jobs, newest first")
+@not_plain(ROWS_IN_PYTHON)
 async def list_jobs(
     actor: JobsRead,
     session: Transaction,

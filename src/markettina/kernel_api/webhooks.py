@@ -9,7 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from markettina.identity.public import Actor, Transaction, require
+from markettina.identity.public import (
+    Actor,
+    Transaction,
+    not_plain,
+    of_acting_account,
+    plain_read,
+    require,
+)
 from markettina.kernel import webhooks
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
@@ -85,16 +92,14 @@ async def create_webhook(
 
 
 @router.get("", response_model=Page[WebhookOut], summary="The account's endpoints, newest first")
+@plain_read(webhooks.LISTED_PAGE, of_acting_account)
 async def list_webhooks(
     actor: WebhooksRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
-) -> Page[WebhookOut]:
-    page = await webhooks.list_webhooks(
-        session, account_id=actor.account_id, limit=limit, cursor=cursor
+) -> Response:
+    body = await webhooks.LISTED_PAGE.json_page(
+        session, limit=limit, cursor=cursor, **of_acting_account(actor)
     )
-    return Page[WebhookOut](
-        items=[WebhookOut.model_validate(hook) for hook in page.items],
-        next_cursor=page.next_cursor,
-    )
+    return Response(body, media_type="application/json")  # the page as PostgreSQL rendered it
 
 
 @router.get(
@@ -174,6 +179,7 @@ async def delete_webhook(
     response_model=Page[DeliveryOut],
     summary="An endpoint's delivery log, newest first",
 )
+@not_plain("a path parameter (the webhook): the read lane answers fixed paths")
 async def list_deliveries(
     webhook_id: uuid.UUID,
     actor: WebhooksRead,

@@ -158,8 +158,7 @@ TENANT_MODULE = "kernel/db/tenant.py"
 # the transaction boundaries, which set the tenant once for the rest of the transaction
 BOUNDARIES = {
     "kernel/db/unit_of_work.py",  # a job's transaction
-    "identity/principal.py",  # a request's, once its caller is verified
-    "identity/read_lane.py",  # the same, pipelined with the page
+    "identity/pipeline.py",  # a request's, once its caller is verified and admitted
     "kernel/webhooks/delivery.py",  # each step of a webhook attempt
     "kernel/async_jobs/tracking.py",  # each status change of an async job
 }

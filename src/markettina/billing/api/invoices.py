@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from markettina.identity.public import Actor, StaffMember, Transaction, record_staff_action, require
+from markettina.identity.public import (
+    ROWS_IN_PYTHON,
+    Actor,
+    StaffMember,
+    Transaction,
+    not_plain,
+    record_staff_action,
+    require,
+)
 from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.errors import NotFound
 from markettina.kernel.pagination import Cursor, Limit, Page
@@ -47,6 +55,7 @@ async def replace_details(
 @router.get(
     "/invoices", response_model=Page[InvoiceOut], summary="Invoices and credit notes, newest first"
 )
+@not_plain(ROWS_IN_PYTHON)
 async def list_invoices(
     actor: BillingRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[InvoiceOut]:

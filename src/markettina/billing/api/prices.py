@@ -7,7 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from markettina.identity.public import Actor, StaffMember, Transaction, record_staff_action, require
+from markettina.identity.public import (
+    STAFF_ONLY,
+    Actor,
+    StaffMember,
+    Transaction,
+    not_plain,
+    record_staff_action,
+    require,
+)
 from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import pricing
@@ -30,6 +38,7 @@ async def list_prices(actor: BillingRead, session: Transaction) -> list[PriceOut
     response_model=Page[StaffPriceOut],
     summary="Every price ever set, scheduled ones too, by service",
 )
+@not_plain(STAFF_ONLY)
 async def price_history(
     member: StaffMember,
     session: Transaction,

@@ -7,7 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from markettina.identity.public import Actor, StaffMember, Transaction, record_staff_action, require
+from markettina.identity.public import (
+    STAFF_ONLY,
+    Actor,
+    StaffMember,
+    Transaction,
+    not_plain,
+    record_staff_action,
+    require,
+)
 from markettina.kernel.pagination import Cursor, Limit, Page
 from markettina.kernel.web.inputs import QueryFlag
 
@@ -45,6 +53,7 @@ async def validate_promo(
 
 
 @staff_router.get("/promo-codes", response_model=Page[PromoCodeOut], summary="The promo codes")
+@not_plain(STAFF_ONLY)
 async def list_promos(
     member: StaffMember,
     session: Transaction,

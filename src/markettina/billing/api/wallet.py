@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from markettina.identity.public import Actor, Transaction, require
+from markettina.identity.public import ROWS_IN_PYTHON, Actor, Transaction, not_plain, require
 from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import usage
@@ -29,6 +29,7 @@ async def read_wallet(actor: BillingRead, session: Transaction) -> WalletOut:
     response_model=Page[TokenTransactionOut],
     summary="The token ledger, newest first",
 )
+@not_plain(ROWS_IN_PYTHON)
 async def list_transactions(
     actor: BillingRead,
     session: Transaction,

@@ -13,6 +13,3 @@ router.include_router(accounts.router)
 router.include_router(api_keys.router)
 router.include_router(social_accounts.router)
 router.include_router(staff.router)
-
-# the plain reads the read lane answers, by request path
-PLAIN_READS = {router.prefix + read.route: read for read in api_keys.PLAIN_READS}

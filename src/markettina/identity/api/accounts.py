@@ -14,6 +14,7 @@ from markettina.kernel.web.inputs import PositiveInt32Param
 
 from .. import accounts, members
 from ..dependencies import CurrentActor, Transaction, require
+from ..plain_reads import OLDEST_FIRST, not_plain
 from ..principal import Actor
 from ..schemas_accounts import (
     AccountOut,
@@ -116,6 +117,7 @@ async def create_sub_account(
 
 
 @router.get("/account/sub-accounts", response_model=Page[AccountOut], tags=["accounts"])
+@not_plain(OLDEST_FIRST)
 async def list_sub_accounts(
     actor: SubAccountsRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[AccountOut]:
@@ -129,6 +131,7 @@ async def list_sub_accounts(
 
 
 @router.get("/account/members", response_model=Page[MemberOut], tags=["members"])
+@not_plain(OLDEST_FIRST)
 async def list_members(
     actor: MembersRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[MemberOut]:
@@ -192,6 +195,7 @@ async def invite(
     tags=["members"],
     summary="Pending invitations",
 )
+@not_plain(OLDEST_FIRST)
 async def list_invitations(
     actor: MembersRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[InvitationOut]:

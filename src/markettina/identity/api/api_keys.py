@@ -12,15 +12,13 @@ from markettina.kernel.web.inputs import PositiveInt32Param
 
 from .. import api_keys, grants
 from ..dependencies import Transaction, require
+from ..plain_reads import ROWS_IN_PYTHON, not_plain, plain_read
 from ..principal import Actor
-from ..read_lane import PlainRead
 from ..schemas_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, GrantCreate, GrantOut
 
 router = APIRouter()
 
-LIST_ROUTE = "/api-keys"
-KEYS_READ = "api_keys:read"
-KeysRead = Annotated[Actor, require(KEYS_READ)]
+KeysRead = Annotated[Actor, require("api_keys:read")]
 KeysManage = Annotated[Actor, require("api_keys:manage")]
 PermissionsManage = Annotated[Actor, require("permissions:manage")]
 
@@ -45,22 +43,13 @@ async def create_api_key(
     )  # fmt: skip
 
 
-@router.get(LIST_ROUTE, response_model=Page[ApiKeyOut], tags=["api keys"])
+@router.get("/api-keys", response_model=Page[ApiKeyOut], tags=["api keys"])
+@plain_read(api_keys.LISTED_PAGE, api_keys.listed_of)
 async def list_api_keys(
     actor: KeysRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
     body = await api_keys.list_api_keys(session=session, actor=actor, limit=limit, cursor=cursor)
     return Response(body, media_type="application/json")  # the page as PostgreSQL rendered it
-
-
-# the read lane answers the plain requests of this list (read_lane.py); the route above
-# answers the rest, and declares it
-PLAIN_READS = (
-    PlainRead(
-        route=LIST_ROUTE, permission=KEYS_READ, page=api_keys.LISTED_PAGE,
-        params=api_keys.listed_of,
-    ),
-)  # fmt: skip
 
 
 @router.delete(
@@ -94,6 +83,7 @@ async def grant_permission(
 
 
 @router.get("/account/permissions", response_model=Page[GrantOut], tags=["permissions"])
+@not_plain(ROWS_IN_PYTHON)
 async def list_grants(
     actor: PermissionsManage,
     session: Transaction,

@@ -12,12 +12,16 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import user_sessions
 from ..dependencies import CurrentActor, Transaction
+from ..plain_reads import not_plain
 from ..schemas_auth import SessionOut, SessionsEndedOut
 
 router = APIRouter(prefix="/me/sessions", tags=["sessions"])
 
 
 @router.get("", response_model=Page[SessionOut], summary="Your live sessions, newest first")
+@not_plain(
+    "no permission guards it (a person's own sessions): the read lane checks the route's permission"
+)
 async def list_sessions(
     actor: CurrentActor, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[SessionOut]:

@@ -12,6 +12,7 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import social_accounts
 from ..dependencies import Transaction, require
+from ..plain_reads import ROWS_IN_PYTHON, not_plain
 from ..principal import Actor
 from ..schemas_social import (
     ConnectCallback,
@@ -52,6 +53,7 @@ async def complete_connect(
 
 
 @router.get("", response_model=Page[SocialAccountOut], summary="Connected accounts, newest first")
+@not_plain(ROWS_IN_PYTHON)
 async def list_social_accounts(
     actor: SocialRead,
     session: Transaction,

@@ -22,6 +22,7 @@ from ..admission import AddressLimited
 from ..audit_log import AuditFilter, search_audit_log
 from ..dependencies import Transaction
 from ..lockout import LockoutPolicy
+from ..plain_reads import STAFF_ONLY, not_plain
 from ..schemas_staff import (
     AuditEntryOut,
     StaffAccountDetailOut,
@@ -69,6 +70,7 @@ async def logout(member: StaffMember, session: Transaction) -> None:
 
 
 @router.get("/accounts", response_model=Page[StaffAccountOut], summary="Look up accounts")
+@not_plain(STAFF_ONLY)
 async def search_accounts(
     member: StaffMember,
     session: Transaction,
@@ -148,6 +150,7 @@ Until = Annotated[
     summary="Read the staff audit log, newest first (superadmins)",
     responses=problems(403),
 )
+@not_plain(STAFF_ONLY)
 async def read_audit_log(
     member: StaffMember,
     session: Transaction,
@@ -185,6 +188,7 @@ async def read_audit_log(
     summary="The staff members (superadmins)",
     responses=problems(403),
 )
+@not_plain(STAFF_ONLY)
 async def read_staff_members(
     member: StaffMember, session: Transaction, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[StaffMemberOut]:

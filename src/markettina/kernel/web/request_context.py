@@ -51,6 +51,19 @@ def _internal_error(scope: Scope, request_id: str) -> JSONResponse:
     return JSONResponse(body, status_code=500, media_type=PROBLEM_CONTENT_TYPE)
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template (``/v1/api-keys/{key_id}``), the label of
+    its metrics and access log lines. FastAPI keeps included routers nested, so a route's
+    own ``path`` lacks its routers' prefixes; the full template is that of the route's
+    effective context. A route answered outside the router puts its template in
+    ``scope["route"]``."""
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    template = getattr(context, "path_format", None)
+    if isinstance(template, str):
+        return template
+    return str(getattr(scope.get("route"), "path", "unmatched"))
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
         self.app = app
@@ -85,7 +98,7 @@ class RequestContextMiddleware:
                 await _internal_error(scope, request_id)(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
-                route = getattr(scope.get("route"), "path", "unmatched")
+                route = route_template(scope)
                 method = scope["method"]
                 self.metrics.requests.labels(method, route, str(status)).inc()
                 self.metrics.latency.labels(method, route).observe(elapsed)

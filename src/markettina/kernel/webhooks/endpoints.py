@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db.keyset import newest_first
+from ..db.keyset import NewestFirst
 from ..errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..models import Webhook
-from ..pagination import Page, page_of
 from ..security import SecretBox
 from .destinations import RefusedDestination, UnresolvedHost, vetted_addresses
 from .schemas import WebhookCreate, WebhookUpdate
@@ -90,13 +89,22 @@ async def create_webhook(
     return WebhookWithSecret(webhook=webhook, secret=secret)
 
 
-async def list_webhooks(
-    session: AsyncSession, *, account_id: uuid.UUID, limit: int, cursor: str | None
-) -> Page[Webhook]:
-    query = select(Webhook).where(Webhook.account_id == account_id, Webhook.deleted_at.is_(None))
-    query = newest_first(query, at=Webhook.created_at, id_=Webhook.id, limit=limit, cursor=cursor)
-    rows = list((await session.execute(query)).scalars())
-    return page_of(rows, limit, lambda hook: (hook.created_at.isoformat(), hook.id))
+# the columns of ``WebhookOut``, in its order; the previous secret's end only while it signs
+LISTED_PAGE = NewestFirst(
+    select(
+        Webhook.id, Webhook.name, Webhook.description, Webhook.url, Webhook.events,
+        Webhook.is_active, Webhook.retry_count, Webhook.retry_delay_seconds,
+        Webhook.total_deliveries, Webhook.successful_deliveries, Webhook.failed_deliveries,
+        Webhook.last_delivery_at, Webhook.consecutive_failures, Webhook.disabled_at,
+        Webhook.disabled_reason,
+        case(
+            (Webhook.previous_secret_expires_at > func.now(), Webhook.previous_secret_expires_at)
+        ).label("previous_secret_expires_at"),
+        Webhook.created_at, Webhook.updated_at, Webhook.version,
+    ).where(Webhook.account_id == bindparam("account_id"), Webhook.deleted_at.is_(None)),
+    at=Webhook.created_at,
+    id_=Webhook.id,
+)  # fmt: skip
 
 
 async def get_webhook(
