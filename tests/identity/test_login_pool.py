@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-
 from markettina.app import create_app
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.support.api import api_client, suite_settings

@@ -4,8 +4,10 @@ gets its side transaction."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
+from markettina.kernel.db import engine
 from markettina.kernel.db.engine import open_database
 from markettina.kernel.db.unit_of_work import side_transaction
 from markettina.kernel.db.urls import DatabaseURLs
@@ -33,5 +35,23 @@ async def test_side_work_never_waits_for_the_request_pool(db: DatabaseURLs) -> N
             async with side_transaction(session) as side:  # the request pool is empty now
                 beside = (await side.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             assert beside != mine
+    finally:
+        await database.dispose()
+
+
+async def test_a_long_idle_connection_is_pinged_and_kept_when_it_answers(
+    db: DatabaseURLs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "PING_AFTER_IDLE_SECONDS", -1.0)  # every one is "long idle"
+    pings = []
+    database = open_database(db.app, pool_size=1, max_overflow=0)
+    dialect = database.engine.sync_engine.dialect
+    monkeypatch.setattr(dialect, "do_ping", lambda dbapi: pings.append(dbapi) or True)
+    try:
+        pids = []
+        for _ in range(2):
+            async with database.sessions() as session:
+                pids.append((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        assert pids[0] == pids[1] and len(pings) == 1  # a new connection is not pinged
     finally:
         await database.dispose()
