@@ -1,8 +1,11 @@
-"""The ORM's pools: a connection the server ended is replaced before it is handed out, and
+"""The ORM's pools: a connection the server ended is replaced before it is handed out, a
+long-idle one is pinged first, and
 side work runs on a pool of its own, so a caller holding the last request connection still
 gets its side transaction."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -43,10 +46,16 @@ async def test_a_long_idle_connection_is_pinged_and_kept_when_it_answers(
     db: DatabaseURLs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine, "PING_AFTER_IDLE_SECONDS", -1.0)  # every one is "long idle"
-    pings = []
+    pings: list[Any] = []
     database = open_database(db.app, pool_size=1, max_overflow=0)
     dialect = database.engine.sync_engine.dialect
-    monkeypatch.setattr(dialect, "do_ping", lambda dbapi: pings.append(dbapi) or True)
+    real_ping = dialect.do_ping
+
+    def ping(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)  # a real round trip, from inside the pool's event
+
+    monkeypatch.setattr(dialect, "do_ping", ping)
     try:
         pids = []
         for _ in range(2):
