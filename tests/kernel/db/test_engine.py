@@ -1,7 +1,6 @@
 """The ORM's pools: a connection the server ended is replaced before it is handed out, a
-long-idle one is pinged first, and
-side work runs on a pool of its own, so a caller holding the last request connection still
-gets its side transaction."""
+long-idle one is pinged first, and side work runs on a pool of its own, so a caller holding
+the last request connection still gets its side transaction."""
 
 from __future__ import annotations
 
