@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -68,8 +71,19 @@ async def _traffic(base: str, token: str, *, rounds: int, parallel: int) -> list
     return answers
 
 
-def test_api_survives_a_database_restart(tmp_path: Path) -> None:
-    data_dir, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """Outside pytest's temp root: as root, the wheel runs PostgreSQL (and so ``pg_ctl``) as
+    the user ``pgserver``, and every pytest run makes that root private to root again."""
+    made = Path(tempfile.mkdtemp(prefix="markettina-restart-"))
+    try:
+        yield made / "data"
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def test_api_survives_a_database_restart(data_dir: Path, tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
     env = markettina_env(
         MARKETTINA_DATA_DIR=str(data_dir),
         MARKETTINA_POOL_SIZE="3",
