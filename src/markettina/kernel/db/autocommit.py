@@ -9,7 +9,10 @@ replaced before a statement is sent on it.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
+
+import psycopg
 
 from .lane_pool import DEFAULT_TIMEOUT, LanePool
 
@@ -19,9 +22,11 @@ class AutocommitPool:
         self._pool = LanePool(conninfo, max_size=max_size, timeout=timeout, autocommit=True)
 
     async def open(self) -> None:
-        """Open the first connection now, so the first request does not wait for it."""
-        async with self._pool.connection():
-            pass
+        """Open the first connection now, so the first request does not wait for it; a
+        server that does not answer yet is not an error here (``/readyz`` reports it)."""
+        with suppress(psycopg.OperationalError):
+            async with self._pool.connection():
+                pass
 
     async def close(self) -> None:
         await self._pool.close()
