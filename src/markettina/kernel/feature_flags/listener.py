@@ -60,11 +60,12 @@ class FlagChangeListener:
 
     async def _listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, keepalives=1, keepalives_idle=30
+            self._conninfo, autocommit=True, connect_timeout=10, keepalives=1, keepalives_idle=30
         ) as connection:
             await connection.execute(f"LISTEN {CHANNEL}")
             self.backend_pid = connection.info.backend_pid
             self._cache.clear()  # whatever changed while nobody listened
             self.listening.set()
+            log.info("feature_flag_listener_listening", backend_pid=self.backend_pid)
             async for _ in connection.notifies():
                 self._cache.clear()
