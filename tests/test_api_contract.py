@@ -93,6 +93,21 @@ def _within(field: str, named: str) -> bool:
 # Business rules JSON Schema cannot express: a schema-valid request the server refuses on
 # purpose, or a route template that also matches a literal sibling path.
 ALLOWED: list[Allowed] = [
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "free-form jsonb: a NUL or lone surrogate anywhere in it, keys included, is refused "
+            "on purpose (PostgreSQL cannot store it); JSON Schema cannot forbid a character in "
+            "the keys a generator invents",
+            field=field,
+            operation=operation,
+        )
+        for operation, field in (
+            ("PUT /v1/staff/feature-flags/{name}", "body.config"),
+            ("PUT /v1/staff/accounts/{account_id}/feature-flags/{name}", "body.config"),
+            ("PATCH /v1/account", "body.settings"),
+        )
+    ),
     Allowed(
         "positive_data_acceptance",
         "the generator sends the same Idempotency-Key with different requests; a key reused "

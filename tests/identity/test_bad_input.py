@@ -122,7 +122,7 @@ OUT_OF_TYPE = [
     ("owner", "PATCH", "/v1/account", {"version": 2**31}, "body.version"),
     ("owner", "POST", "/v1/webhooks", {**WEBHOOK, "retry_count": "3"}, "body.retry_count"),
     ("owner", "POST", "/v1/webhooks", {**WEBHOOK, "retry_count": True}, "body.retry_count"),
-    ("owner", "POST", "/v1/webhooks", {**WEBHOOK, "retry_delay_seconds": 60.0},
+    ("owner", "POST", "/v1/webhooks", {**WEBHOOK, "retry_delay_seconds": 60.5},
      "body.retry_delay_seconds"),
     ("staff", "PUT", "/v1/staff/feature-flags/typed", {"enabled": True, "rollout_percent": False},
      "body.rollout_percent"),

@@ -14,12 +14,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from markettina.app import create_app
 from markettina.kernel.web.inputs import (
     INT32_MAX,
     INT32_MIN,
+    Int32,
     RequestModel,
     iso_day_text,
     rfc3339_text,
@@ -141,7 +142,7 @@ def _rule_broken(kind: str | None, schema: dict[str, Any], body: bool,
         if low is None or high is None or low < INT32_MIN or high > INT32_MAX:
             yield f"an integer without its column's bounds ({low}..{high})"
         if body and not schema.get("strict"):
-            yield "a body integer that is not strict (takes false, 1.0, '5')"
+            yield "a body integer that is not strict (takes false, '5')"
     elif kind == "bool" and body and not schema.get("strict"):
         yield "a body boolean that is not strict (takes 0, 1, 'yes')"
     elif kind == "bool" and not body and "query_flag" not in guards:
@@ -197,3 +198,14 @@ def test_the_rules_catch_what_plain_pydantic_allows() -> None:
     broken = findings(Loose.__pydantic_core_schema__, body=True, at="Loose")
     assert len(broken) == 11, broken  # count: 2, on, name, tags: 2, at, day, extra: 3
     assert findings(TypeAdapter(bool).core_schema, body=False) != []
+
+
+def test_a_body_integer_is_json_schema_s_integer() -> None:
+    """5.0 is the integer 5 (JSON Schema's integer, which the document declares); a fraction,
+    a boolean or a numeric string is not an integer at all."""
+    adapter = TypeAdapter(Int32)
+    assert adapter.validate_json("5.0") == 5
+    assert adapter.validate_python(-7.0) == -7
+    for refused in ("5.5", "false", '"5"', str(float(2**31))):
+        with pytest.raises(ValidationError):
+            adapter.validate_json(refused)

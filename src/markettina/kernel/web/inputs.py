@@ -4,7 +4,8 @@ its fields and parameters are made of.
 - ``RequestModel``: no unknown field, and no text PostgreSQL cannot store (a NUL, a lone
   surrogate) anywhere in the body, nested JSON included, each one named (``body.settings.a``).
 - Integers are bounded by their column (``Int32`` and narrower); in a body they are strict:
-  ``false`` is not 0 and ``"5"`` is not 5. Booleans in a body are strict too (``Flag``):
+  ``false`` is not 0 and ``"5"`` is not 5 (``5.0`` is, as JSON Schema's integer says).
+  Booleans in a body are strict too (``Flag``):
   0 and 1 are not booleans. A query flag is ``true`` or ``false`` (``QueryFlag``).
 - Every string is bounded (``max_length``); an address to store is an ``Email``.
 - Instants are RFC 3339 text with an offset (``Timestamp``), never a number; days are
@@ -79,7 +80,16 @@ class RequestModel(BaseModel):
 
 # --- integers and booleans --------------------------------------------------------------------
 
-Int32 = Annotated[int, Strict(), Field(ge=INT32_MIN, le=INT32_MAX)]
+
+def whole_number(value: Any) -> Any:
+    """JSON Schema's integer: a number with no fraction, ``5.0`` included, is that integer;
+    anything else goes on to the strict check (``false``, ``"5"`` and ``5.5`` are refused)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+Int32 = Annotated[int, Strict(), Field(ge=INT32_MIN, le=INT32_MAX), BeforeValidator(whole_number)]
 """A body integer stored in an ``integer`` column; narrow it with ``Annotated[Int32, Field()]``."""
 PositiveInt32 = Annotated[Int32, Field(ge=1)]
 """A body integer id or version (``integer`` columns, counted from 1)."""
