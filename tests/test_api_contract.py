@@ -173,6 +173,16 @@ ALLOWED: list[Allowed] = [
     ),
     *(
         Allowed(
+            "positive_data_acceptance",
+            "a promo code's changed window must still end after it starts (the other end is "
+            "the stored one)",
+            operation="PATCH /v1/staff/billing/promo-codes/{promo_code_id}",
+            field=field,
+        )
+        for field in ("body.valid_from", "body.valid_to")
+    ),
+    *(
+        Allowed(
             check,
             "a DELETE here matches the sibling route `.../{id}` (the literal segment is taken "
             "as an id): the server answers that route, and `Allow` names its method too",

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from markettina.app import create_app
 from markettina.kernel.web.inputs import (
@@ -202,10 +202,19 @@ def test_the_rules_catch_what_plain_pydantic_allows() -> None:
 
 def test_a_body_integer_is_json_schema_s_integer() -> None:
     """5.0 is the integer 5 (JSON Schema's integer, which the document declares); a fraction,
-    a boolean or a numeric string is not an integer at all."""
-    adapter = TypeAdapter(Int32)
-    assert adapter.validate_json("5.0") == 5
-    assert adapter.validate_python(-7.0) == -7
-    for refused in ("5.5", "false", '"5"', str(float(2**31))):
+    a boolean or a numeric string is not an integer at all; the bounds stay documented."""
+
+    class Body(RequestModel):
+        count: Annotated[Int32, Field(ge=0, le=100)]
+        limit: Int32 | None = None
+
+    assert Body.model_validate_json('{"count": 5.0, "limit": -7.0}').model_dump() == {
+        "count": 5,
+        "limit": -7,
+    }
+    for refused in ('{"count": 5.5}', '{"count": false}', '{"count": "5"}', '{"count": 101.0}',
+                    '{"count": 1, "limit": 0.5}'):  # fmt: skip
         with pytest.raises(ValidationError):
-            adapter.validate_json(refused)
+            Body.model_validate_json(refused)
+    declared = Body.model_json_schema()["properties"]["count"]
+    assert (declared["minimum"], declared["maximum"]) == (0, 100)

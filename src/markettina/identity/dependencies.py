@@ -51,6 +51,7 @@ def _admitted(permission: str | None) -> Any:
         admitted.__name__ = f"require_{permission.replace(':', '_')}"
         admitted.required_permission = permission  # type: ignore[attr-defined]  # role matrix
     admitted.admits_requests = True  # type: ignore[attr-defined]  # read by ``admits``
+    admitted.guarded_as = _admitted  # type: ignore[attr-defined]  # one guard in the OpenAPI
     return admitted
 
 

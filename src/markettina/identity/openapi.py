@@ -56,7 +56,8 @@ def _dependency(alias: Any) -> Callable[..., Any]:
     """The function behind an ``Annotated[..., Depends(f)]`` alias or a ``Depends(f)``."""
     depends = get_args(alias)[1] if get_args(alias) else alias
     call: Callable[..., Any] = depends.dependency
-    return call
+    guarded_as: Callable[..., Any] = getattr(call, "guarded_as", call)
+    return guarded_as
 
 
 GUARDS: dict[Callable[..., Any], Guard] = {

@@ -19,10 +19,12 @@ NUL in a query string, a path or a header is refused before any route runs (``nu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
+import types
 from collections.abc import Iterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -75,7 +77,27 @@ class RequestModel(BaseModel):
         errors = list(_unstorable_text(data, ()))
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
+        if isinstance(data, dict):
+            integers = _integer_fields(cls)
+            return {k: whole_number(v) if k in integers else v for k, v in data.items()}
         return data
+
+
+@functools.cache
+def _integer_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` that hold an integer (or null)."""
+    return frozenset(
+        name for name, field in model.model_fields.items() if _holds_integer(field.annotation)
+    )
+
+
+def _holds_integer(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _holds_integer(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        kinds = [a for a in get_args(annotation) if a is not type(None)]
+        return len(kinds) == 1 and _holds_integer(kinds[0])
+    return annotation is int
 
 
 # --- integers and booleans --------------------------------------------------------------------
@@ -83,13 +105,15 @@ class RequestModel(BaseModel):
 
 def whole_number(value: Any) -> Any:
     """JSON Schema's integer: a number with no fraction, ``5.0`` included, is that integer;
-    anything else goes on to the strict check (``false``, ``"5"`` and ``5.5`` are refused)."""
+    anything else goes on to the strict check (``false``, ``"5"`` and ``5.5`` are refused).
+    ``RequestModel`` applies it to its integer fields (a validator inside the type would hide
+    the bounds of narrowed integers from the JSON Schema)."""
     if type(value) is float and value.is_integer():
         return int(value)
     return value
 
 
-Int32 = Annotated[int, Strict(), Field(ge=INT32_MIN, le=INT32_MAX), BeforeValidator(whole_number)]
+Int32 = Annotated[int, Strict(), Field(ge=INT32_MIN, le=INT32_MAX)]
 """A body integer stored in an ``integer`` column; narrow it with ``Annotated[Int32, Field()]``."""
 PositiveInt32 = Annotated[Int32, Field(ge=1)]
 """A body integer id or version (``integer`` columns, counted from 1)."""

@@ -130,7 +130,8 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     while pending:
         current = pending.pop()
         if current.call is not None:
-            yield current.call
+            # a dependency made by a factory (one per permission) names the guard it stands for
+            yield getattr(current.call, "guarded_as", current.call)
         pending.extend(current.dependencies)
 
 
