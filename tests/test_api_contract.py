@@ -116,6 +116,12 @@ ALLOWED: list[Allowed] = [
     ),
     Allowed(
         "positive_data_acceptance",
+        "a permission is granted to a member of the account only; which user ids those are, "
+        "the document cannot say (the generated id may or may not be one)",
+        problem="not_a_member",
+    ),
+    Allowed(
+        "positive_data_acceptance",
         "a cursor is opaque: only one this API issued is accepted",
         field="query.cursor",
     ),

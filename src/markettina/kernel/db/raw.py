@@ -1,7 +1,7 @@
 """Statements on a session's own transaction straight through psycopg, for the request's
 hot path. The ORM's per-statement and per-row machinery costs far more than the query
 itself (a page of 50 rows through ``Session.execute`` spends most of its time in result
-processing); here a statement is compiled once, at import, and each call is one
+processing); here a statement is compiled once, at its first use, and each call is one
 prepared execution with psycopg's own type conversions (uuid, timestamptz, arrays).
 
 Same transaction, same tenant, same row-level security as the session: only the Python
@@ -11,6 +11,7 @@ in a transaction (the request pipeline's read lane has no session).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import psycopg
@@ -18,6 +19,7 @@ from psycopg.rows import RowFactory, namedtuple_row
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import Compiled
 
 _DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
 
@@ -42,12 +44,27 @@ async def _connection(where: InTransaction) -> psycopg.AsyncConnection[Any]:
 
 class CompiledQuery:
     """A Core statement compiled once to psycopg's ``%(name)s`` form. Parameters are
-    passed by the names of the statement's ``bindparam``s (or ``:name`` in ``text()``)."""
+    passed by the names of the statement's ``bindparam``s (or ``:name`` in ``text()``).
+
+    It is compiled on first use, not where it is declared: compiling an ORM statement
+    configures the mappers, which needs every table they reference imported, and a module
+    (a job's, in a worker) may be imported before the context that declares one of them.
+    """
 
     def __init__(self, statement: ClauseElement) -> None:
-        compiled = statement.compile(dialect=_DIALECT)
-        self.sql: str = compiled.string
-        self.names: frozenset[str] = frozenset(compiled.params)
+        self._statement = statement
+
+    @functools.cached_property
+    def _compiled(self) -> Compiled:
+        return self._statement.compile(dialect=_DIALECT)
+
+    @functools.cached_property
+    def sql(self) -> str:
+        return self._compiled.string
+
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._compiled.params)
 
     def _check(self, params: dict[str, Any]) -> None:
         if params.keys() != self.names:
