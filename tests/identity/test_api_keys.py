@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from markettina.identity.schemas_keys import ApiKeyOut
+from markettina.identity.schemas.keys import ApiKeyOut
 from markettina.kernel.db import bootstrap
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.pagination import Page

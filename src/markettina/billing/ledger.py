@@ -26,7 +26,7 @@ from .errors import AlreadyRefunded, IdempotencyKeyReused, InsufficientTokens, S
 from .events import TokensConsumed, TokensGranted, TokensPurchased, TokensRefunded, TokensReversed
 from .models import TokenTransaction
 from .pricing import price_on
-from .schemas import TokenTransactionOut
+from .schemas.wallet import TokenTransactionOut
 from .wallets import LockedWallet, lock_or_create_wallet, lock_wallet
 
 CreditKind = Literal["purchase", "bonus", "adjustment"]

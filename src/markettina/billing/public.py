@@ -23,7 +23,7 @@ from .ledger import (
 from .pricing import price_on
 from .promo_codes import PromoCodeRefused, PromoDecision, discount_of, evaluate_promo, redeem_promo
 from .referrals import complete_referral_on_first_purchase, register_referral
-from .schemas import TokenTransactionOut
+from .schemas.wallet import TokenTransactionOut
 
 __all__ = [
     "AlreadyRefunded", "Charge", "CreditKind", "IdempotencyKeyReused", "InsufficientTokens",

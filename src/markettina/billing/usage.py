@@ -13,7 +13,7 @@ from markettina.kernel.db.keyset import newest_first
 from markettina.kernel.pagination import Page, page_of
 
 from .models import TokenTransaction, TokenWallet
-from .schemas import MonthlyUsageOut, WalletOut
+from .schemas.wallet import MonthlyUsageOut, WalletOut
 
 _EMPTY_WALLET = WalletOut(
     balance=0, total_purchased=0, total_used=0, total_bonus=0, total_refunded=0,

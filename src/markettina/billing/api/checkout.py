@@ -11,7 +11,7 @@ from markettina.kernel.web.openapi import problems
 
 from .. import checkout
 from ..payment_gateway import InvalidWebhookSignature, bound_payment_gateway
-from ..schemas_sales import CheckoutIn, CheckoutOut, WebhookAck
+from ..schemas.sales import CheckoutIn, CheckoutOut, WebhookAck
 from ..stripe_webhooks import receive_stripe_event
 
 router = APIRouter(prefix="/billing", tags=["billing"])

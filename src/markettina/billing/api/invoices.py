@@ -23,7 +23,7 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import billing_details, invoices
 from ..accounts import account_exists
-from ..schemas_sales import BillingDetailsIn, BillingDetailsOut, InvoiceOut, VoidIn, VoidOut
+from ..schemas.sales import BillingDetailsIn, BillingDetailsOut, InvoiceOut, VoidIn, VoidOut
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 staff_router = APIRouter(prefix="/staff/accounts/{account_id}/invoices", tags=["staff"])

@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from markettina.identity.public import Actor, StaffMember, Transaction, record_staff_action, require
 
 from .. import packages
-from ..schemas_sales import PackageCreate, PackageOut, PackageUpdate, StaffPackageOut
+from ..schemas.sales import PackageCreate, PackageOut, PackageUpdate, StaffPackageOut
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 staff_router = APIRouter(prefix="/staff/billing", tags=["staff"])

@@ -20,7 +20,7 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import pricing
 from ..ledger import today
-from ..schemas_offers import PriceCreate, PriceOut, StaffPriceOut
+from ..schemas.offers import PriceCreate, PriceOut, StaffPriceOut
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 staff_router = APIRouter(prefix="/staff/billing", tags=["staff"])

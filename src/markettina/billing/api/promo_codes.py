@@ -22,7 +22,7 @@ from markettina.kernel.web.inputs import QueryFlag
 from .. import promo_admin
 from ..accounts import plan_of
 from ..promo_codes import evaluate_promo
-from ..schemas_offers import (
+from ..schemas.offers import (
     PromoCodeCreate,
     PromoCodeOut,
     PromoCodeUpdate,

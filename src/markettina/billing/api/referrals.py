@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from markettina.identity.public import Actor, Transaction, require
 
 from .. import referrals
-from ..schemas_offers import ReferralOut, ReferralOverviewOut
+from ..schemas.offers import ReferralOut, ReferralOverviewOut
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 

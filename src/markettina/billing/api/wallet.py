@@ -11,7 +11,7 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 
 from .. import usage
 from ..ledger import today
-from ..schemas import TokenTransactionOut, UsageOut, WalletOut
+from ..schemas.wallet import TokenTransactionOut, UsageOut, WalletOut
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 

@@ -16,7 +16,7 @@ from .. import accounts, members
 from ..dependencies import CurrentActor, Transaction, require
 from ..plain_reads import OLDEST_FIRST, not_plain
 from ..principal import Actor
-from ..schemas_accounts import (
+from ..schemas.accounts import (
     AccountOut,
     AccountUpdate,
     InvitationAccept,

@@ -14,7 +14,7 @@ from .. import api_keys, grants
 from ..dependencies import Transaction, require
 from ..plain_reads import ROWS_IN_PYTHON, not_plain, plain_read
 from ..principal import Actor
-from ..schemas_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, GrantCreate, GrantOut
+from ..schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, GrantCreate, GrantOut
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from ..admission import AddressLimited
 from ..dependencies import CurrentActor, Transaction
 from ..models import User
 from ..principal import Actor
-from ..schemas_auth import (
+from ..schemas.auth import (
     AccountOut,
     LoginIn,
     MeOut,

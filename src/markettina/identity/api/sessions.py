@@ -13,7 +13,7 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 from .. import user_sessions
 from ..dependencies import CurrentActor, Transaction
 from ..plain_reads import not_plain
-from ..schemas_auth import SessionOut, SessionsEndedOut
+from ..schemas.auth import SessionOut, SessionsEndedOut
 
 router = APIRouter(prefix="/me/sessions", tags=["sessions"])
 

@@ -14,7 +14,7 @@ from .. import social_accounts
 from ..dependencies import Transaction, require
 from ..plain_reads import ROWS_IN_PYTHON, not_plain
 from ..principal import Actor
-from ..schemas_social import (
+from ..schemas.social import (
     ConnectCallback,
     ConnectStart,
     ConnectStarted,

@@ -23,7 +23,7 @@ from ..audit_log import AuditFilter, search_audit_log
 from ..dependencies import Transaction
 from ..lockout import LockoutPolicy
 from ..plain_reads import STAFF_ONLY, not_plain
-from ..schemas_staff import (
+from ..schemas.staff import (
     AuditEntryOut,
     StaffAccountDetailOut,
     StaffAccountOut,

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from markettina.kernel.web.inputs import (
     CalendarDay,
@@ -16,6 +16,7 @@ from markettina.kernel.web.inputs import (
     RequestModel,
     Timestamp,
 )
+from markettina.kernel.web.outputs import ResponseModel
 
 ServiceName = Annotated[
     str,
@@ -35,14 +36,10 @@ PackageIds = Annotated[list[uuid.UUID], Field(max_length=100)]
 PlanNames = Annotated[list[PlanName], Field(max_length=5)]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
 # --- prices ---------------------------------------------------------------------------------
 
 
-class PriceOut(_Out):
+class PriceOut(ResponseModel):
     service_type: str
     service_subtype: str | None
     token_cost: int
@@ -79,7 +76,7 @@ class PromoValidateIn(RequestModel):
     amount_cents: Cents = Field(description="The purchase, before discount.")
 
 
-class PromoDecisionOut(_Out):
+class PromoDecisionOut(ResponseModel):
     code: str
     applies: bool
     reason: str | None = Field(
@@ -146,7 +143,7 @@ class PromoCodeUpdate(RequestModel):
     internal_notes: Text500 | None = None
 
 
-class PromoCodeOut(_Out):
+class PromoCodeOut(ResponseModel):
     id: uuid.UUID
     code: str
     discount_type: str
@@ -169,7 +166,7 @@ class PromoCodeOut(_Out):
 # --- referrals ------------------------------------------------------------------------------
 
 
-class ReferralOut(_Out):
+class ReferralOut(ResponseModel):
     id: uuid.UUID
     status: str
     referrer_bonus_tokens: int
@@ -178,7 +175,7 @@ class ReferralOut(_Out):
     completed_at: dt.datetime | None
 
 
-class ReferralOverviewOut(_Out):
+class ReferralOverviewOut(ResponseModel):
     code: str = Field(description="Give it to others: they sign up with `referral_code`.")
     referrer_bonus_tokens: int
     referred_bonus_tokens: int

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from markettina.kernel.web.inputs import (
     INT32_MAX,
@@ -16,6 +16,7 @@ from markettina.kernel.web.inputs import (
     PositiveInt32,
     RequestModel,
 )
+from markettina.kernel.web.outputs import ResponseModel
 
 Role = Literal["owner", "admin", "editor", "viewer"]
 
@@ -25,14 +26,10 @@ AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", max_length=63)]
 
 
-class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
 # --- accounts --------------------------------------------------------------------------------
 
 
-class AccountOut(_Output):
+class AccountOut(ResponseModel):
     id: uuid.UUID
     name: str
     slug: str
@@ -61,7 +58,7 @@ class SubAccountCreate(RequestModel):
 # --- members ---------------------------------------------------------------------------------
 
 
-class MemberOut(_Output):
+class MemberOut(ResponseModel):
     user_id: int
     email: str
     full_name: str | None
@@ -73,7 +70,7 @@ class MemberRoleUpdate(RequestModel):
     role: Role
 
 
-class MembershipOut(_Output):
+class MembershipOut(ResponseModel):
     """The caller's own membership, as an accepted invitation made it."""
 
     account_id: uuid.UUID
@@ -90,7 +87,7 @@ class InvitationCreate(RequestModel):
     role: Role
 
 
-class InvitationOut(_Output):
+class InvitationOut(ResponseModel):
     id: uuid.UUID
     email: str
     role: Role

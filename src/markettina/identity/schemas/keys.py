@@ -6,11 +6,12 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from markettina.kernel.web.inputs import PositiveInt32, RequestModel, Timestamp
+from markettina.kernel.web.outputs import ResponseModel
 
-from .permissions import ALL_PERMISSIONS
+from ..permissions import ALL_PERMISSIONS
 
 
 def _known_permission(value: str) -> str:
@@ -45,10 +46,6 @@ ResourceType = Annotated[
 ]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
 # --- API keys -------------------------------------------------------------------------------
 
 
@@ -58,7 +55,7 @@ class ApiKeyCreate(RequestModel):
     expires_at: FutureInstant | None = None
 
 
-class ApiKeyOut(_Out):
+class ApiKeyOut(ResponseModel):
     """A key as listed: never the key itself nor its hash, only the prefix that names it."""
 
     id: uuid.UUID
@@ -98,7 +95,7 @@ class GrantCreate(RequestModel):
     expires_at: FutureInstant | None = None
 
 
-class GrantOut(_Out):
+class GrantOut(ResponseModel):
     id: uuid.UUID
     user_id: int
     permission: str

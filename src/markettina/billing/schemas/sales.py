@@ -7,9 +7,10 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from markettina.kernel.web.inputs import Email, Flag, Int32, Omittable, RequestModel
+from markettina.kernel.web.outputs import ResponseModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$", max_length=3)]
@@ -24,14 +25,10 @@ PriceCents = Annotated[Int32, Field(ge=1, le=100_000_000)]
 SortOrder = Annotated[Int32, Field(ge=-10_000, le=10_000)]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
 # --- packages -------------------------------------------------------------------------------
 
 
-class PackageOut(_Out):
+class PackageOut(ResponseModel):
     id: uuid.UUID
     name: str
     tokens: int
@@ -104,7 +101,7 @@ class BillingDetailsIn(RequestModel):
     address: Detail | None = None
 
 
-class BillingDetailsOut(_Out):
+class BillingDetailsOut(ResponseModel):
     name: str | None = None
     email: str | None = None
     vat_id: str | None = None
@@ -114,7 +111,7 @@ class BillingDetailsOut(_Out):
 # --- invoices -------------------------------------------------------------------------------
 
 
-class InvoiceItemOut(_Out):
+class InvoiceItemOut(ResponseModel):
     id: uuid.UUID
     description: str
     quantity: int
@@ -124,7 +121,7 @@ class InvoiceItemOut(_Out):
     resource_id: str | None
 
 
-class InvoiceOut(_Out):
+class InvoiceOut(ResponseModel):
     id: uuid.UUID
     invoice_number: str
     kind: str = Field(description="invoice | credit_note (negative amounts)")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from markettina.kernel.web.outputs import ResponseModel
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class TokenTransactionOut(_Out):
+class TokenTransactionOut(ResponseModel):
     """One ledger entry: ``amount`` is signed (a charge is negative)."""
 
     id: uuid.UUID
@@ -27,7 +25,7 @@ class TokenTransactionOut(_Out):
     created_at: dt.datetime
 
 
-class WalletOut(_Out):
+class WalletOut(ResponseModel):
     balance: int
     total_purchased: int
     total_used: int

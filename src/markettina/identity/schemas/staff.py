@@ -6,18 +6,15 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from markettina.kernel.web.inputs import Email, RequestModel
+from markettina.kernel.web.outputs import ResponseModel
 
 TotpCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$", max_length=6)
 ]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-
-
-class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
 
 class StaffLoginIn(RequestModel):
@@ -26,7 +23,7 @@ class StaffLoginIn(RequestModel):
     totp_code: TotpCode = Field(description="The 6-digit code of the staff member's authenticator.")
 
 
-class StaffSessionOut(_Output):
+class StaffSessionOut(ResponseModel):
     session_token: str = Field(
         description="Send as `Authorization: Bearer <token>` on /v1/staff routes; shown once."
     )
@@ -37,7 +34,7 @@ class SuspendIn(RequestModel):
     reason: Reason = Field(description="Why, for the audit log.")
 
 
-class StaffAccountOut(_Output):
+class StaffAccountOut(ResponseModel):
     id: uuid.UUID
     name: str
     slug: str
@@ -52,7 +49,7 @@ class StaffAccountDetailOut(StaffAccountOut):
     member_count: int
 
 
-class AuditEntryOut(_Output):
+class AuditEntryOut(ResponseModel):
     id: uuid.UUID
     admin_user_id: int
     admin_email: str
@@ -64,7 +61,7 @@ class AuditEntryOut(_Output):
     created_at: dt.datetime
 
 
-class StaffMemberOut(_Output):
+class StaffMemberOut(ResponseModel):
     id: int
     email: str
     full_name: str | None

@@ -10,8 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from markettina.kernel.web.inputs import RequestModel
 
-from .schemas_keys import Instant
-from .social_accounts import ConnectedAccount
+from ..social_accounts import ConnectedAccount
+from .keys import Instant
 
 PlatformName = Annotated[
     str,

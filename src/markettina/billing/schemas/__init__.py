@@ -1,0 +1,1 @@
+"""The billing context's request and response models, one module per area."""
