@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector,
 from . import __version__, kernel_api
 from .billing import api as billing_api
 from .bindings import bind_configured_platforms, bind_payments
+from .content import api as content_api
 from .identity import api as identity_api
 from .identity.plain_reads import lane_routes
 from .identity.public import GUARDS, SECURITY_SCHEMES, admits
@@ -101,6 +102,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
     app.include_router(health_router(registry=registry))
     app.include_router(identity_api.router)
     app.include_router(billing_api.router)
+    app.include_router(content_api.router)
     app.include_router(kernel_api.router)
     if settings.read_lane:  # the plain reads the routes declare, answered before routing
         app.add_middleware(ReadLane, routes=lane_routes(app))

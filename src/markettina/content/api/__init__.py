@@ -1,0 +1,7 @@
+"""The content context's HTTP API: one router per resource, included here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

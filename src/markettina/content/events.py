@@ -1,0 +1,3 @@
+"""The events the content context publishes."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Request and response models of the content context, one module per area."""
