@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, Text, and_, bindparam, cast, func, or_, select
+from sqlalchemy import Date, Text, and_, bindparam, cast, or_, select
 from sqlalchemy.dialects.postgresql import array
 
 from markettina.identity.public import Actor
@@ -45,7 +45,7 @@ _FROM, _TO = _day("from_date"), _day("to_date")
 _IN_RANGE = or_(
     and_(_FROM.is_(None), _TO.is_(None)),
     and_(
-        func.num_nonnulls(Campaign.start_date, Campaign.end_date) > 0,
+        or_(Campaign.start_date.is_not(None), Campaign.end_date.is_not(None)),
         or_(_FROM.is_(None), Campaign.end_date.is_(None), Campaign.end_date >= _FROM),
         or_(_TO.is_(None), Campaign.start_date.is_(None), Campaign.start_date <= _TO),
     ),

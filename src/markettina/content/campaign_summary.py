@@ -46,11 +46,8 @@ async def campaign_summary(
     session: AsyncSession, *, account_id: uuid.UUID, campaign_id: uuid.UUID
 ) -> CampaignSummary:
     campaign = await get_campaign(session, account_id=account_id, campaign_id=campaign_id)
-    counted: dict[str, int] = dict(
-        (await session.execute(_POSTS, {"account_id": account_id, "campaign_id": campaign_id}))
-        .tuples()
-        .all()
-    )
+    rows = await session.execute(_POSTS, {"account_id": account_id, "campaign_id": campaign_id})
+    counted: dict[str, int] = {status: count for status, count in rows}
     posts = {status: int(counted.get(status, 0)) for status in POST_STATUSES}
     refreshed_at: dt.datetime | None = (
         await session.execute(_REFRESHED_AT, {"view": READ_MODEL})

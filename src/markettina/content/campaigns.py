@@ -79,12 +79,12 @@ async def update_campaign(
     """Change the campaign if it is still at ``expected_version``; a ``status`` in
     ``changes`` moves it along the status machine (409 ``illegal_status_transition``
     naming both statuses otherwise) and publishes the move's event."""
+    current = await get_campaign(session, account_id=account_id, campaign_id=campaign_id, lock=True)
     if expected_version is None:
         raise ValidationFailed(
             "send the version you read, as If-Match or in the body",
             errors=[FieldError("body.version", "required (or If-Match)", "missing")],
         )
-    current = await get_campaign(session, account_id=account_id, campaign_id=campaign_id, lock=True)
     if current.version != expected_version:
         raise CampaignVersionConflict(current.version)
     changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
