@@ -374,8 +374,9 @@ class TestList:
             await created(client, owner, name=f"t{n}", tags=["t"])
         await created(client, owner, name="other")
         first = (
-            await client.get("/v1/campaigns", params={"tag": "t", "limit": 2},
-                             headers=owner.headers)  # fmt: skip
+            await client.get(
+                "/v1/campaigns", params={"tag": "t", "limit": 2}, headers=owner.headers
+            )
         ).json()
         assert [i["name"] for i in first["items"]] == ["t2", "t1"] and first["next_cursor"]
         rest = (

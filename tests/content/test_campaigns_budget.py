@@ -217,9 +217,7 @@ class TestRefundOfACampaignCharge:
         account = await new_wallet(session, tokens=100)
         campaign = await new_campaign(session, account, budget=10)
         done = await billing.charge(session, account_id=account, **CAPTION)
-        await billing.refund_charge(
-            session, account_id=account, transaction_id=done.transaction_id
-        )
+        await billing.refund_charge(session, account_id=account, transaction_id=done.transaction_id)
         assert (await campaign_row(session, campaign))[0] == 0
 
 

@@ -90,9 +90,12 @@ async def test_refunds_racing_charges_keep_ledger_and_campaign_equal(
         )  # fmt: skip
         charged = [
             await billing.charge(
-                session, account_id=account, service_type="text_generation",
-                service_subtype="social_caption", campaign_id=campaign,
-            )  # fmt: skip
+                session,
+                account_id=account,
+                service_type="text_generation",
+                service_subtype="social_caption",
+                campaign_id=campaign,
+            )
             for _ in range(4)
         ]
 

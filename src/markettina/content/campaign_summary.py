@@ -45,6 +45,8 @@ _ACTUALS = text(
 async def campaign_summary(
     session: AsyncSession, *, account_id: uuid.UUID, campaign_id: uuid.UUID
 ) -> CampaignSummary:
+    """Posts by status, tokens against the budget, goals against the read model's actuals
+    (with its refresh time); 404 ``campaign_not_found``."""
     campaign = await get_campaign(session, account_id=account_id, campaign_id=campaign_id)
     rows = await session.execute(_POSTS, {"account_id": account_id, "campaign_id": campaign_id})
     counted: dict[str, int] = {status: count for status, count in rows}
