@@ -435,3 +435,25 @@ class TestDelete:
         viewer = new_member(db, owner.account_id, "viewer")
         response = await client.delete(f"/v1/campaigns/{campaign['id']}", headers=viewer.headers)
         problem(response, 403)
+
+
+class TestChargesInTheLedger:
+    async def test_a_campaign_charge_names_the_campaign_in_the_ledger_and_the_campaign(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        campaign = await created(client, owner, budget_tokens=50)
+        [(wallet,)] = sql(db, "INSERT INTO token_wallets (account_id) VALUES (%s) RETURNING id",
+                          owner.account_id)  # fmt: skip
+        for kind, amount, campaign_id in (("purchase", 100, None), ("usage", -30, campaign["id"])):
+            sql(db, "INSERT INTO token_transactions (account_id, wallet_id, type, amount,"
+                " campaign_id) VALUES (%s, %s, %s, %s, %s)",
+                owner.account_id, wallet, kind, amount, campaign_id)  # fmt: skip
+        ledger = await client.get("/v1/billing/transactions", headers=owner.headers)
+        assert [(e["type"], e["campaign_id"]) for e in ledger.json()["items"]] == [
+            ("usage", campaign["id"]), ("purchase", None),
+        ]  # fmt: skip
+        now = await client.get(f"/v1/campaigns/{campaign['id']}", headers=owner.headers)
+        assert (now.json()["spent_tokens"], now.json()["version"]) == (30, 1)
+        # the budget left is the budget less what is spent, whatever edits come in between
+        response = await patch(client, owner, campaign, 1, name="renamed")
+        assert response.status_code == 200 and response.json()["spent_tokens"] == 30
