@@ -168,6 +168,26 @@ FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
 }
 
 
+# --- content: campaigns -----------------------------------------------------------------------
+
+
+def _campaign(urls: DatabaseURLs, owner: Member) -> Resource:
+    (campaign,) = _sql(
+        urls,
+        "INSERT INTO campaigns (account_id, name, status) VALUES (%s, 'Spring', 'active') "
+        "RETURNING id",
+        owner.account_id,
+    )
+    return Resource({"campaign_id": str(campaign)}, "campaigns",
+                    "account_id = %s AND id = %s", (owner.account_id, campaign))  # fmt: skip
+
+
+FACTORIES |= {
+    "/v1/campaigns/{campaign_id}": _campaign,
+    "/v1/campaigns/{campaign_id}/summary": _campaign,
+}
+
+
 def _openapi() -> dict[str, Any]:
     return make_app(DatabaseURLs.derive("postgresql://nobody@127.0.0.1:1/none")).openapi()
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from markettina.kernel.errors import Conflict, FieldError, PaymentRequired, ValidationFailed
+from markettina.kernel.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PaymentRequired,
+    ValidationFailed,
+)
 
 
 class InsufficientTokens(PaymentRequired):
@@ -44,3 +50,34 @@ class InvalidReferralCode(ValidationFailed):
 
     def __init__(self, message: str, *, field: str = "body.referral_code") -> None:
         super().__init__(message, errors=[FieldError(field, message, "invalid_referral_code")])
+
+
+# --- charges against a campaign's token budget -------------------------------------------
+
+
+class CampaignBudgetExhausted(PaymentRequired):
+    """402: the campaign's token budget cannot take this charge; the problem document
+    carries the budget, what is spent and the price."""
+
+    code = "campaign_budget_exhausted"
+
+    def __init__(self, *, budget: int, spent: int, price: int) -> None:
+        super().__init__(
+            f"this needs {price} tokens and the campaign has {budget - spent} of its "
+            f"budget of {budget} left"
+        )
+        self.extensions = {"budget_tokens": budget, "spent_tokens": spent, "price": price}
+
+
+class CampaignNotChargeable(Conflict):
+    """409: the campaign is completed or archived: no more work is charged to it."""
+
+    code = "campaign_not_chargeable"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the campaign is {status}: no work can be charged to it")
+        self.extensions = {"status": status}
+
+
+class CampaignNotFound(NotFound):
+    code = "campaign_not_found"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from pydantic import Field
+
 from markettina.kernel.events import Event
 
 
@@ -26,6 +28,9 @@ class TokensConsumed(_LedgerEvent):
     service_type: str
     service_subtype: str | None
     quantity: int
+    campaign_id: uuid.UUID | None = Field(
+        default=None, description="The campaign the work was charged to, if any."
+    )
 
 
 class TokensPurchased(_LedgerEvent):
@@ -49,6 +54,9 @@ class TokensRefunded(_LedgerEvent):
     event_type: ClassVar[str] = "tokens.refunded"
 
     refunded_transaction_id: uuid.UUID
+    campaign_id: uuid.UUID | None = Field(
+        default=None, description="The campaign the charge was made to (its tokens went back)."
+    )
 
 
 class TokensReversed(_LedgerEvent):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from markettina.kernel.errors import NotFound, ValidationFailed
 from markettina.kernel.events import record
 
+from .campaign_budget import CAMPAIGN_CHARGE, why_the_campaign_refused
 from .errors import AlreadyRefunded, IdempotencyKeyReused, InsufficientTokens, ServiceNotPriced
 from .events import TokensConsumed, TokensGranted, TokensPurchased, TokensRefunded, TokensReversed
 from .models import TokenTransaction
@@ -56,9 +57,10 @@ _CHARGE = text(
 )
 _INSERT = text(
     "INSERT INTO token_transactions (account_id, wallet_id, type, amount, service_type,"
-    " service_subtype, reference_type, reference_id, description, idempotency_key)"
+    " service_subtype, reference_type, reference_id, description, idempotency_key,"
+    " campaign_id)"
     " VALUES (:account_id, :wallet_id, :type, :amount, :service_type, :service_subtype,"
-    " :reference_type, :reference_id, :description, :idempotency_key)"
+    " :reference_type, :reference_id, :description, :idempotency_key, :campaign_id)"
     " RETURNING id, balance_after"
 )
 _BALANCE = text("SELECT balance FROM token_wallets WHERE account_id = :account_id")
@@ -100,25 +102,36 @@ async def charge(
     reference_id: str | None = None,
     idempotency_key: str | None = None,
     on: dt.date | None = None,
+    campaign_id: uuid.UUID | None = None,
 ) -> Charge:
     """Charge the price in effect ``on`` (default: today, UTC) times ``quantity`` as one
     usage entry; 402 ``insufficient_tokens`` (with the balance and the price) when short.
-    A repeated ``idempotency_key`` returns the first charge and charges nothing."""
+    A repeated ``idempotency_key`` returns the first charge and charges nothing.
+
+    With ``campaign_id`` the work is charged to that campaign too: its ``spent_tokens``
+    moves with the entry (campaign_budget.py), or nothing is charged at all: 402
+    ``campaign_budget_exhausted`` past its budget, 409 ``campaign_not_chargeable`` once it
+    is completed or archived, 404 ``campaign_not_found``."""
     if quantity < 1:
         raise ValidationFailed("quantity is at least 1", code="invalid_quantity")
-    if idempotency_key is not None:
+    if idempotency_key is not None or campaign_id is not None:
+        # a campaign charge locks the wallet before the campaign, as a refund does
         wallet = await lock_wallet(session, account_id)
-        if wallet is not None:
+        if wallet is not None and idempotency_key is not None:
             earlier = await _entry_with_key(session, wallet, idempotency_key)
             if earlier is not None:
-                return _replayed_charge(earlier)
+                return _replayed_charge(earlier, campaign_id)
     params: dict[str, Any] = {
         "account_id": account_id, "service_type": service_type,
         "service_subtype": service_subtype, "on": on or today(), "quantity": quantity,
         "reference_type": reference_type, "reference_id": reference_id,
         "idempotency_key": idempotency_key,
     }  # fmt: skip
-    row = (await session.execute(_CHARGE, params)).first()
+    if campaign_id is None:
+        row = (await session.execute(_CHARGE, params)).first()
+    else:
+        params["campaign_id"] = campaign_id
+        row = (await session.execute(CAMPAIGN_CHARGE, params)).first()
     if row is None:
         raise await _why_not_charged(session, params)
     await record(
@@ -127,6 +140,7 @@ async def charge(
             transaction_id=row.id, amount=row.amount, balance_after=row.balance_after,
             reference_type=reference_type, reference_id=reference_id,
             service_type=service_type, service_subtype=service_subtype, quantity=quantity,
+            campaign_id=campaign_id,
         ),
         account_id=account_id,
         aggregate_id=account_id,
@@ -143,7 +157,9 @@ async def refund_charge(
     session: AsyncSession, *, account_id: uuid.UUID, transaction_id: uuid.UUID,
     reason: str | None = None,
 ) -> TokenTransactionOut:  # fmt: skip
-    """Give a charge's tokens back, once: a second refund of it is 409 ``already_refunded``."""
+    """Give a charge's tokens back, once: a second refund of it is 409 ``already_refunded``.
+    A charge made to a campaign gives its tokens back to the campaign's ``spent_tokens``
+    too (the refund entry names the campaign; the 0023 trigger moves it)."""
     wallet = await lock_wallet(session, account_id)
     charged = (
         await session.execute(
@@ -165,13 +181,14 @@ async def refund_charge(
         amount=-charged.amount, service_type=charged.service_type,
         service_subtype=charged.service_subtype, reference_type="token_transaction",
         reference_id=str(transaction_id), description=description, idempotency_key=key,
+        campaign_id=charged.campaign_id,
     )  # fmt: skip
     await record(
         session,
         TokensRefunded(
             transaction_id=entry.id, amount=entry.amount, balance_after=entry.balance_after,
             reference_type=entry.reference_type, reference_id=entry.reference_id,
-            refunded_transaction_id=transaction_id,
+            refunded_transaction_id=transaction_id, campaign_id=charged.campaign_id,
         ),
         account_id=account_id,
         aggregate_id=account_id,
@@ -285,7 +302,7 @@ async def tokens_moved(
 
 async def _append(session: AsyncSession, **values: Any) -> TokenTransaction:
     """One ledger entry (the trigger fills balance_after), returned as written."""
-    columns = ("service_type", "service_subtype", "reference_type", "reference_id")
+    columns = ("service_type", "service_subtype", "reference_type", "reference_id", "campaign_id")
     params = {c: None for c in columns} | values
     row = (await session.execute(_INSERT, params)).one()
     return (
@@ -309,10 +326,14 @@ async def _entry_with_key(
     ).scalar_one_or_none()
 
 
-def _replayed_charge(earlier: TokenTransaction) -> Charge:
+def _replayed_charge(earlier: TokenTransaction, campaign_id: uuid.UUID | None) -> Charge:
     if earlier.type != "usage":
         raise IdempotencyKeyReused(
             f"the key {earlier.idempotency_key!r} names a {earlier.type} entry"
+        )
+    if earlier.campaign_id != campaign_id:
+        raise IdempotencyKeyReused(
+            f"the key {earlier.idempotency_key!r} names a charge to another campaign"
         )
     return Charge(
         transaction_id=earlier.id,
@@ -331,6 +352,12 @@ async def _why_not_charged(session: AsyncSession, params: dict[str, Any]) -> Exc
     )  # fmt: skip
     if price is None:
         return ServiceNotPriced(params["service_type"], params["service_subtype"])
+    if params.get("campaign_id") is not None:
+        refused = await why_the_campaign_refused(
+            session, params, price.token_cost * params["quantity"]
+        )
+        if refused is not None:
+            return refused
     balance = (await session.execute(_BALANCE, {"account_id": params["account_id"]})).scalar()
     return InsufficientTokens(
         balance=balance or 0,

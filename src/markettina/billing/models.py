@@ -77,6 +77,8 @@ class TokenTransaction(TenantScoped, Created, Base):
     __tablename__ = "token_transactions"
     __table_args__ = (
         tenant_fk(["wallet_id"], "token_wallets", ondelete="CASCADE"),
+        # the campaign a charge (and its refund) was for; campaigns are soft-deleted
+        tenant_fk(["campaign_id"], "campaigns"),
         one_of("type", ("purchase", "usage", "bonus", "refund", "adjustment")),
         CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
         # replaces v1's (wallet_id, created_at), as for customer_interactions
@@ -93,6 +95,12 @@ class TokenTransaction(TenantScoped, Created, Base):
             unique=True,
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
+        Index(
+            "ix_token_transactions_account_id_campaign_id",
+            "account_id",
+            "campaign_id",
+            postgresql_where=text("campaign_id IS NOT NULL"),
+        ),
     )
 
     wallet_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -105,6 +113,8 @@ class TokenTransaction(TenantScoped, Created, Base):
     reference_id: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(Text)
+    # moves campaigns.spent_tokens through the 0023 trigger
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     wallet: Mapped[TokenWallet] = relationship(
         back_populates="transactions", lazy="raise", overlaps="transactions"

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from .errors import (
     AlreadyRefunded,
+    CampaignBudgetExhausted,
+    CampaignNotChargeable,
+    CampaignNotFound,
     IdempotencyKeyReused,
     InsufficientTokens,
     InvalidReferralCode,
@@ -26,7 +29,8 @@ from .referrals import complete_referral_on_first_purchase, register_referral
 from .schemas.wallet import TokenTransactionOut
 
 __all__ = [
-    "AlreadyRefunded", "Charge", "CreditKind", "IdempotencyKeyReused", "InsufficientTokens",
+    "AlreadyRefunded", "CampaignBudgetExhausted", "CampaignNotChargeable", "CampaignNotFound",
+    "Charge", "CreditKind", "IdempotencyKeyReused", "InsufficientTokens",
     "InvalidReferralCode", "PromoCodeRefused", "PromoDecision", "Reversal", "ServiceNotPriced",
     "TokenTransactionOut", "charge", "complete_referral_on_first_purchase", "credit_tokens",
     "discount_of", "evaluate_promo", "price_on", "redeem_promo", "refund_charge",

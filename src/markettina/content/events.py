@@ -1,3 +1,53 @@
 """The events the content context publishes."""
 
 from __future__ import annotations
+
+# --- campaigns ------------------------------------------------------------------------------
+# campaign.created (and .updated, .deleted) are written by the change-capture trigger on
+# campaigns (kernel/events/change_capture.py); the status machine's moves are declared here.
+import datetime as dt
+import uuid
+from typing import ClassVar
+
+from pydantic import Field
+
+from markettina.kernel.events import Event
+
+
+class _CampaignStatusChanged(Event):
+    aggregate_type: ClassVar[str] = "campaign"
+
+    campaign_id: uuid.UUID
+    name: str
+    previous_status: str = Field(description="The status the campaign left.")
+    changed_by: int | None = Field(description="The user who moved it (null: an API key).")
+
+
+class CampaignActivated(_CampaignStatusChanged):
+    """A campaign started running (from planning) or resumed (from paused)."""
+
+    event_type: ClassVar[str] = "campaign.activated"
+
+    start_date: dt.date | None
+    end_date: dt.date | None
+
+
+class CampaignPaused(_CampaignStatusChanged):
+    """A running campaign was paused."""
+
+    event_type: ClassVar[str] = "campaign.paused"
+
+
+class CampaignCompleted(_CampaignStatusChanged):
+    """A campaign ended (from active or paused): its spent tokens are final but for refunds."""
+
+    event_type: ClassVar[str] = "campaign.completed"
+
+    spent_tokens: int
+    budget_tokens: int | None
+
+
+class CampaignArchived(_CampaignStatusChanged):
+    """A completed campaign was archived."""
+
+    event_type: ClassVar[str] = "campaign.archived"

@@ -60,6 +60,7 @@ def test_the_app_executes_no_trigger_or_maintenance_function(shared_db: Database
     for function in (
         "touch_updated_at()",  # triggers run their function whatever the caller's grants
         "apply_token_transaction()",
+        "apply_campaign_charge()",
         "refresh_read_models()",
         "purge_expired_sign_in_tokens()",
         "social_accounts_due(timestamp with time zone,interval,integer)",

@@ -22,6 +22,9 @@ class TokenTransactionOut(ResponseModel):
     reference_type: str | None
     reference_id: str | None
     description: str | None
+    campaign_id: uuid.UUID | None = Field(
+        default=None, description="The campaign the charge (or its refund) was for."
+    )
     created_at: dt.datetime
 
 

@@ -5,3 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(prefix="/v1")
+
+# --- campaigns ------------------------------------------------------------------------------
+from . import campaigns as _campaigns  # noqa: E402
+
+router.include_router(_campaigns.router)
