@@ -5,3 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(prefix="/v1")
+
+# --- media library ---
+from . import media  # noqa: E402
+
+router.include_router(media.router)
