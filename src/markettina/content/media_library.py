@@ -59,17 +59,23 @@ class UploadRules:
 
 # --- the list: one statement for the plain read and for every filter --------------------
 
+# constants are written into the statement (keyset.NewestFirst binds no constant)
 KIND = case(
-    (MediaAsset.mime_type.like("image/%"), "image"),
-    (MediaAsset.mime_type.like("video/%"), "video"),
-    else_="document",
+    (MediaAsset.mime_type.like(literal_column("'image/%'")), literal_column("'image'")),
+    (MediaAsset.mime_type.like(literal_column("'video/%'")), literal_column("'video'")),
+    else_=literal_column("'document'"),
 )
 TAGS = (
     select(
         func.coalesce(
             func.json_agg(
                 aggregate_order_by(
-                    func.json_build_object("tag", MediaTag.tag, "type", MediaTag.tag_type),
+                    func.json_build_object(
+                        literal_column("'tag'"),
+                        MediaTag.tag,
+                        literal_column("'type'"),
+                        MediaTag.tag_type,
+                    ),
                     MediaTag.tag,
                 )
             ),
@@ -122,9 +128,9 @@ LISTED_PAGE = NewestFirst(
         or_(_KIND.is_(None), KIND == _KIND),
         or_(
             _PATTERN.is_(None),
-            MediaAsset.filename.ilike(_PATTERN, escape="\\"),
-            MediaAsset.original_filename.ilike(_PATTERN, escape="\\"),
-            MediaAsset.alt_text.ilike(_PATTERN, escape="\\"),
+            MediaAsset.filename.op("ILIKE")(_PATTERN),
+            MediaAsset.original_filename.op("ILIKE")(_PATTERN),
+            MediaAsset.alt_text.op("ILIKE")(_PATTERN),
         ),
     ),
     at=MediaAsset.created_at,
