@@ -259,6 +259,19 @@ class TestUpload:
         response = await client.post("/v1/media", json={"file": "x"}, headers=owner.headers)
         problem(response, 415, "multipart_required")
 
+    async def test_text_postgresql_cannot_store_is_refused_or_dropped(
+        self, client: httpx.AsyncClient, owner: Member
+    ) -> None:
+        response = await upload(client, owner, png(), data={"alt_text": "a\x00b"})
+        assert fields(problem(response, 422)) == ["body.alt_text"]
+        raw = (b'--b\r\nContent-Disposition: form-data; name="file"; '
+               b'filename="../dir/a\x00b\x07.png"\r\n\r\n' + png() + b"\r\n--b--\r\n")  # fmt: skip
+        headers = {**owner.headers, "Content-Type": "multipart/form-data; boundary=b"}
+        response = await client.post("/v1/media", content=raw, headers=headers)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["filename"] == "ab.png" and body["original_filename"] == "../dir/ab\x07.png"
+
     async def test_a_viewer_cannot_upload(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:

@@ -217,7 +217,7 @@ async def add_media(
         account_id=account_id,
         id=media_id,
         filename=safe_filename(upload.filename),
-        original_filename=upload.filename[:1000],
+        original_filename=upload.filename.replace("\x00", "")[:1000],
         mime_type=mime_type,
         file_size_bytes=upload.size,
         storage_provider=storage.provider,

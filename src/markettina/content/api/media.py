@@ -17,6 +17,7 @@ from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.errors import FieldError, NotFound, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
 from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.inputs import PositiveInt32Param
 from markettina.kernel.web.openapi import STATUS_DESCRIPTIONS
 
 from .. import media_library, media_links
@@ -347,7 +348,9 @@ async def download_media(
     session: Transaction,
     variant: Variant = "original",
     account_id: Annotated[uuid.UUID | None, Query(description="Signed links only.")] = None,
-    expires: Annotated[int | None, Query(ge=0, le=2**40, description="Signed links only.")] = None,
+    expires: Annotated[
+        PositiveInt32Param | None, Query(description="Signed links only (seconds since 1970).")
+    ] = None,
     signature: Annotated[
         str | None, Query(max_length=128, description="Signed links only.")
     ] = None,
