@@ -201,6 +201,17 @@ ALLOWED: list[Allowed] = [
         )
         for check in ("unsupported_method", "allow_header_conformance")
     ),
+    # --- media library ---
+    *(
+        Allowed(
+            check,
+            "another method here matches the sibling route `/v1/media/{media_id}` (the literal "
+            "segment is taken as an id): the server answers that route, and `Allow` names its "
+            "methods too",
+            operation="GET /v1/media/storage",
+        )
+        for check in ("unsupported_method", "allow_header_conformance")
+    ),
 ]
 
 

@@ -5,6 +5,7 @@ deleting, and downloads through signed links or as a member."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from markettina.content import media_links
 from markettina.kernel.db.urls import DatabaseURLs
@@ -59,14 +61,23 @@ def no_ffprobe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
 
 
 async def upload(
-    client: httpx.AsyncClient, member: Member, content: bytes, *, name: str = "photo.png",
-    content_type: str | None = "application/octet-stream", data: Any = None,
-) -> httpx.Response:  # fmt: skip
-    file: tuple[Any, ...] = (name, content) if content_type is None else (name, content, content_type)
+    client: httpx.AsyncClient,
+    member: Member,
+    content: bytes,
+    *,
+    name: str = "photo.png",
+    content_type: str | None = "application/octet-stream",
+    data: Any = None,
+) -> httpx.Response:
+    file: tuple[Any, ...] = (
+        (name, content) if content_type is None else (name, content, content_type)
+    )
     return await client.post("/v1/media", files={"file": file}, data=data, headers=member.headers)
 
 
-async def uploaded(client: httpx.AsyncClient, member: Member, content: bytes, **kw: Any) -> dict[str, Any]:
+async def uploaded(
+    client: httpx.AsyncClient, member: Member, content: bytes, **kw: Any
+) -> dict[str, Any]:
     response = await upload(client, member, content, **kw)
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
@@ -86,21 +97,31 @@ class TestUpload:
     async def test_an_image_is_measured_thumbnailed_and_tagged(
         self, client: httpx.AsyncClient, owner: Member, media_dir: Path
     ) -> None:
-        body = await uploaded(client, owner, png(64, 32), data={
-            "alt_text": "A red banner", "description": "For the spring campaign",
-            "tags": ["Spring", "banner"],
-        })  # fmt: skip
+        body = await uploaded(
+            client,
+            owner,
+            png(64, 32),
+            data={
+                "alt_text": "A red banner",
+                "description": "For the spring campaign",
+                "tags": ["Spring", "banner"],
+            },
+        )
         assert body["mime_type"] == "image/png" and body["kind"] == "image"
         assert (body["width"], body["height"]) == (64, 32)
         assert body["has_thumbnail"] is True and body["duration_status"] is None
         assert body["alt_text"] == "A red banner"
         assert body["filename"] == "photo.png" and body["file_size_bytes"] == len(png(64, 32))
         assert {(t["tag"], t["type"]) for t in body["tags"]} == {
-            ("image", "system"), ("png", "system"), ("landscape", "system"),
-            ("spring", "user"), ("banner", "user"),
-        }  # fmt: skip
+            ("image", "system"),
+            ("png", "system"),
+            ("landscape", "system"),
+            ("spring", "user"),
+            ("banner", "user"),
+        }
         assert stored_files(media_dir, owner.account_id) == [
-            f"{body['id']}/original", f"{body['id']}/thumbnail.webp"
+            f"{body['id']}/original",
+            f"{body['id']}/thumbnail.webp",
         ]
 
     async def test_orientation_and_animation_become_system_tags(
@@ -139,12 +160,14 @@ class TestUpload:
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         # past Pillow's own ceiling: DecompressionBombError as the header is read
-        huge = problem(await upload(client, owner, png_claiming(100_000, 100_000)), 422,
-                       "image_too_large")  # fmt: skip
+        huge = problem(
+            await upload(client, owner, png_claiming(100_000, 100_000)), 422, "image_too_large"
+        )
         assert fields(huge) == ["body.file"] and "open safely" in huge["detail"]
         # under Pillow's ceiling but over the service's (MEDIA_MAX_IMAGE_PIXELS, 50 million)
-        over = problem(await upload(client, owner, png_claiming(10_000, 6_000)), 422,
-                       "image_too_large")  # fmt: skip
+        over = problem(
+            await upload(client, owner, png_claiming(10_000, 6_000)), 422, "image_too_large"
+        )
         assert "10000x6000" in over["detail"]
         assert assets(db, owner.account_id) == 0
 
@@ -166,9 +189,12 @@ class TestUpload:
         assert "video" in {t["tag"] for t in body["tags"]}
 
     async def test_a_video_is_measured_by_ffprobe(
-        self, client: httpx.AsyncClient, owner: Member, tmp_path: Path,
+        self,
+        client: httpx.AsyncClient,
+        owner: Member,
+        tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
-    ) -> None:  # fmt: skip
+    ) -> None:
         monkeypatch.setenv("PATH", str(fake_ffprobe(tmp_path)))
         body = await uploaded(client, owner, mp4(), name="clip.mp4")
         assert body["duration_seconds"] == 12.346
@@ -177,9 +203,12 @@ class TestUpload:
         assert "landscape" in {t["tag"] for t in body["tags"]}
 
     async def test_ffprobe_failing_leaves_the_duration_unknown(
-        self, client: httpx.AsyncClient, owner: Member, tmp_path: Path,
+        self,
+        client: httpx.AsyncClient,
+        owner: Member,
+        tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
-    ) -> None:  # fmt: skip
+    ) -> None:
         monkeypatch.setenv("PATH", str(fake_ffprobe(tmp_path, "#!/bin/sh\nexit 1\n")))
         body = await uploaded(client, owner, mp4(), name="clip.mp4")
         assert (body["duration_seconds"], body["duration_status"]) == (None, "ffprobe_failed")
@@ -194,8 +223,11 @@ class TestUpload:
                 read.append(1)
                 yield b"x" * 65536
 
-        headers = {**owner.headers, "Content-Type": "multipart/form-data; boundary=b",
-                   "Content-Length": str(64 * 65536)}  # fmt: skip
+        headers = {
+            **owner.headers,
+            "Content-Type": "multipart/form-data; boundary=b",
+            "Content-Length": str(64 * 65536),
+        }
         response = await client.post("/v1/media", content=body(), headers=headers)
         problem(response, 413, "upload_too_large")
         assert len(read) <= 1  # refused before the body was read
@@ -207,8 +239,10 @@ class TestUpload:
         sent: list[int] = []
 
         async def body() -> AsyncIterator[bytes]:  # chunked: no Content-Length
-            yield (b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.png"'
-                   b"\r\n\r\n" + png())  # fmt: skip
+            yield (
+                b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.png"'
+                b"\r\n\r\n" + png()
+            )
             for _ in range(100):
                 sent.append(1)
                 yield b"\x00" * 16384
@@ -227,13 +261,21 @@ class TestUpload:
     ) -> None:
         member = new_member(db, new_account(db), "owner")
         first = png(64, 32)
-        sql(db, "INSERT INTO feature_flags (account_id, feature_name, enabled, config) "
-                "VALUES (%s, 'media_storage_quota', true, %s)",
-            member.account_id, f'{{"quota_bytes": {len(first) + 10}}}')  # fmt: skip
+        sql(
+            db,
+            "INSERT INTO feature_flags (account_id, feature_name, enabled, config) "
+            "VALUES (%s, 'media_storage_quota', true, %s)",
+            member.account_id,
+            f'{{"quota_bytes": {len(first) + 10}}}',
+        )
         await uploaded(client, member, first)
         usage = (await client.get("/v1/media/storage", headers=member.headers)).json()
-        assert usage == {"used_bytes": len(first), "asset_count": 1,
-                         "quota_bytes": len(first) + 10, "max_upload_bytes": MAX_UPLOAD}  # fmt: skip
+        assert usage == {
+            "used_bytes": len(first),
+            "asset_count": 1,
+            "quota_bytes": len(first) + 10,
+            "max_upload_bytes": MAX_UPLOAD,
+        }
         response = await upload(client, member, png(64, 32))
         body = problem(response, 413, "media_quota_exceeded")
         assert body["quota_bytes"] == len(first) + 10 and body["used_bytes"] == len(first)
@@ -251,10 +293,13 @@ class TestUpload:
     async def test_bad_fields_are_named(self, client: httpx.AsyncClient, owner: Member) -> None:
         response = await upload(client, owner, png(), data={"alt_text": "x" * 1001})
         assert fields(problem(response, 422)) == ["body.alt_text"]
+        response = await upload(client, owner, png(), data={"tags": ["ok", " "]})
+        assert fields(problem(response, 422)) == ["body.tags.1"]
         response = await upload(client, owner, png(), data={"colour": "red"})
         assert fields(problem(response, 422)) == ["body.colour"]
-        response = await client.post("/v1/media", files={"alt_text": (None, "no file")},
-                                     headers=owner.headers)  # fmt: skip
+        response = await client.post(
+            "/v1/media", files={"alt_text": (None, "no file")}, headers=owner.headers
+        )
         assert fields(problem(response, 422)) == ["body.file"]
         response = await client.post("/v1/media", json={"file": "x"}, headers=owner.headers)
         problem(response, 415, "multipart_required")
@@ -264,13 +309,33 @@ class TestUpload:
     ) -> None:
         response = await upload(client, owner, png(), data={"alt_text": "a\x00b"})
         assert fields(problem(response, 422)) == ["body.alt_text"]
-        raw = (b'--b\r\nContent-Disposition: form-data; name="file"; '
-               b'filename="../dir/a\x00b\x07.png"\r\n\r\n' + png() + b"\r\n--b--\r\n")  # fmt: skip
+        raw = (
+            b'--b\r\nContent-Disposition: form-data; name="file"; '
+            b'filename="../dir/a\x00b\x07.png"\r\n\r\n' + png() + b"\r\n--b--\r\n"
+        )
         headers = {**owner.headers, "Content-Type": "multipart/form-data; boundary=b"}
         response = await client.post("/v1/media", content=raw, headers=headers)
         assert response.status_code == 201, response.text
         body = response.json()
         assert body["filename"] == "ab.png" and body["original_filename"] == "../dir/ab\x07.png"
+
+    async def test_an_idempotency_key_replays_the_upload(
+        self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
+    ) -> None:
+        headers = {
+            **owner.headers,
+            "Idempotency-Key": uuid.uuid4().hex,
+            "Content-Type": "multipart/form-data; boundary=b",
+        }
+        raw = (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
+            + png()
+            + b"\r\n--b--\r\n"
+        )
+        answers = [await client.post("/v1/media", content=raw, headers=headers) for _ in range(2)]
+        assert [a.status_code for a in answers] == [201, 201], answers[0].text
+        assert answers[0].json()["id"] == answers[1].json()["id"]
+        assert assets(db, owner.account_id) == 1
 
     async def test_a_viewer_cannot_upload(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
@@ -283,10 +348,12 @@ class TestList:
     async def test_filters_by_tag_kind_and_text(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
-        a = await uploaded(client, owner, png(), name="Spring_banner.png",
-                           data={"tags": "hero, spring"})  # fmt: skip
-        b = await uploaded(client, owner, pdf(), name="brochure.pdf",
-                           data={"alt_text": "Spring 100% off"})  # fmt: skip
+        a = await uploaded(
+            client, owner, png(), name="Spring_banner.png", data={"tags": ["hero", " Spring "]}
+        )
+        b = await uploaded(
+            client, owner, pdf(), name="brochure.pdf", data={"alt_text": "Spring 100% off"}
+        )
         c = await uploaded(client, owner, jpeg(), name="team.jpg")
 
         async def ids(**params: str) -> list[str]:
@@ -305,8 +372,9 @@ class TestList:
         assert await ids(kind="image", q="team") == [c["id"]]
         first = (await client.get("/v1/media", params={"limit": 2}, headers=owner.headers)).json()
         assert [i["id"] for i in first["items"]] == [c["id"], b["id"]]
-        rest = await client.get("/v1/media", params={"cursor": first["next_cursor"]},
-                                headers=owner.headers)  # fmt: skip
+        rest = await client.get(
+            "/v1/media", params={"cursor": first["next_cursor"]}, headers=owner.headers
+        )
         assert [i["id"] for i in rest.json()["items"]] == [a["id"]]
         item = first["items"][0]
         assert item == (await client.get(f"/v1/media/{c['id']}", headers=owner.headers)).json()
@@ -320,20 +388,28 @@ class TestDescribe:
     async def test_alt_text_description_and_user_tags_change_with_the_version(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
-        asset = await uploaded(client, owner, png(), data={"tags": "old"})
+        asset = await uploaded(client, owner, png(), data={"tags": ["old"]})
         url = f"/v1/media/{asset['id']}"
-        response = await client.patch(url, json={"alt_text": "New", "tags": ["fresh", "image"],
-                                                 "version": asset["version"]},
-                                      headers=owner.headers)  # fmt: skip
+        response = await client.patch(
+            url,
+            json={"alt_text": "New", "tags": ["fresh", "image"], "version": asset["version"]},
+            headers=owner.headers,
+        )
         assert response.status_code == 200, response.text
         changed = response.json()
         assert changed["alt_text"] == "New" and changed["version"] == asset["version"] + 1
         assert {(t["tag"], t["type"]) for t in changed["tags"]} == {
-            ("image", "system"), ("png", "system"), ("landscape", "system"), ("fresh", "user")
+            ("image", "system"),
+            ("png", "system"),
+            ("landscape", "system"),
+            ("fresh", "user"),
         }
         assert response.headers["etag"] == f'"{changed["version"]}"'
-        stale = await client.patch(url, json={"description": "x"},
-                                   headers={**owner.headers, "If-Match": f'"{asset["version"]}"'})  # fmt: skip
+        stale = await client.patch(
+            url,
+            json={"description": "x"},
+            headers={**owner.headers, "If-Match": f'"{asset["version"]}"'},
+        )
         problem(stale, 409, "version_conflict")
         missing = await client.patch(url, json={"description": "x"}, headers=owner.headers)
         assert fields(problem(missing, 422)) == ["body.version"]
@@ -356,13 +432,25 @@ class TestDelete:
     ) -> None:
         asset = await uploaded(client, owner, png())
         posts = [
-            sql(db, "INSERT INTO scheduled_posts (account_id, user_id, content) "
-                    "VALUES (%s, %s, 'hi') RETURNING id", owner.account_id, owner.user_id)[0][0]
+            sql(
+                db,
+                "INSERT INTO scheduled_posts (account_id, user_id, content) "
+                "VALUES (%s, %s, 'hi') RETURNING id",
+                owner.account_id,
+                owner.user_id,
+            )[0][0]
             for _ in range(2)
-        ]  # fmt: skip
+        ]
         for position, post in enumerate(posts):
-            sql(db, "INSERT INTO post_media (account_id, post_id, media_asset_id, position) "
-                    "VALUES (%s, %s, %s, %s)", owner.account_id, post, asset["id"], position)  # fmt: skip
+            sql(
+                db,
+                "INSERT INTO post_media (account_id, post_id, media_asset_id, position) "
+                "VALUES (%s, %s, %s, %s)",
+                owner.account_id,
+                post,
+                asset["id"],
+                position,
+            )
         response = await client.delete(f"/v1/media/{asset['id']}", headers=owner.headers)
         body = problem(response, 409, "media_in_use")
         assert body["post_ids"] == sorted(posts)
@@ -379,8 +467,11 @@ class TestDownload:
     ) -> None:
         content = png()
         asset = await uploaded(client, owner, content, name="Ünïcode banner.png")
-        response = await client.post(f"/v1/media/{asset['id']}/download-link",
-                                     json={"expires_in_seconds": 60}, headers=owner.headers)  # fmt: skip
+        response = await client.post(
+            f"/v1/media/{asset['id']}/download-link",
+            json={"expires_in_seconds": 60},
+            headers=owner.headers,
+        )
         assert response.status_code == 200, response.text
         link = response.json()
         expires_at = dt.datetime.fromisoformat(link["expires_at"])
@@ -390,27 +481,38 @@ class TestDownload:
         got = await client.get(f"{url.path}?{url.query}")
         assert got.status_code == 200, got.text
         assert got.content == content and got.headers["content-type"] == "image/png"
-        assert "filename*=UTF-8''%C3%9Cn%C3%AFcode%20banner.png" in got.headers["content-disposition"]
+        assert (
+            "filename*=UTF-8''%C3%9Cn%C3%AFcode%20banner.png" in got.headers["content-disposition"]
+        )
         assert got.headers["x-content-type-options"] == "nosniff"
 
     async def test_an_altered_or_expired_link_is_403(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         asset = await uploaded(client, owner, png())
-        link = (await client.post(f"/v1/media/{asset['id']}/download-link",
-                                  headers=owner.headers)).json()  # fmt: skip
+        link = (
+            await client.post(f"/v1/media/{asset['id']}/download-link", headers=owner.headers)
+        ).json()
         url = urllib.parse.urlsplit(link["url"])
         query = dict(urllib.parse.parse_qsl(url.query))
-        for change in ({"expires": str(int(query["expires"]) + 1)}, {"variant": "thumbnail"},
-                       {"signature": "0" * 64}, {"account_id": str(new_account(db))}):  # fmt: skip
+        for change in (
+            {"expires": str(int(query["expires"]) + 1)},
+            {"variant": "thumbnail"},
+            {"signature": "0" * 64},
+            {"account_id": str(new_account(db))},
+        ):
             altered = await client.get(url.path, params={**query, **change})
             problem(altered, 403, "invalid_download_link")
         other = await uploaded(client, owner, jpeg())
         problem(await client.get(f"/v1/media/{other['id']}/download", params=query), 403)
         past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-        expired = media_links.signed_path(TEST_SECRET_KEY, account_id=owner.account_id,
-                                          asset_id=uuid.UUID(asset["id"]), variant="original",
-                                          expires_at=past)  # fmt: skip
+        expired = media_links.signed_path(
+            TEST_SECRET_KEY,
+            account_id=owner.account_id,
+            asset_id=uuid.UUID(asset["id"]),
+            variant="original",
+            expires_at=past,
+        )
         problem(await client.get(expired), 403, "download_link_expired")
         partial = {"expires": query["expires"], "signature": query["signature"]}
         problem(await client.get(url.path, params=partial), 403, "invalid_download_link")
@@ -419,17 +521,20 @@ class TestDownload:
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         asset = await uploaded(client, owner, png(800, 400))
-        thumb = await client.get(f"/v1/media/{asset['id']}/download",
-                                 params={"variant": "thumbnail"}, headers=owner.headers)  # fmt: skip
+        thumb = await client.get(
+            f"/v1/media/{asset['id']}/download",
+            params={"variant": "thumbnail"},
+            headers=owner.headers,
+        )
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
-        from PIL import Image
-        import io
-
         assert Image.open(io.BytesIO(thumb.content)).size == (400, 200)
         problem(await client.get(f"/v1/media/{asset['id']}/download"), 401)
         document = await uploaded(client, owner, pdf())
-        none = await client.get(f"/v1/media/{document['id']}/download",
-                                params={"variant": "thumbnail"}, headers=owner.headers)  # fmt: skip
+        none = await client.get(
+            f"/v1/media/{document['id']}/download",
+            params={"variant": "thumbnail"},
+            headers=owner.headers,
+        )
         problem(none, 404, "no_thumbnail")
         viewer = new_member(db, owner.account_id, "viewer")
         ok = await client.get(f"/v1/media/{document['id']}/download", headers=viewer.headers)

@@ -61,13 +61,13 @@ def test_every_split(size: int) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
+        b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nno end',
         b"--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--",
         b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--",
         b"--XyZ\r\nno colon here\r\n\r\nx\r\n--XyZ--",
         b"--XyZ junk\r\n",
         b"garbage--XyZ\r\n",
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"\xff\"\r\n\r\nx\r\n--XyZ--",
+        b'--XyZ\r\nContent-Disposition: form-data; name="\xff"\r\n\r\nx\r\n--XyZ--',
     ],
 )
 def test_malformed_bodies_are_400(body: bytes) -> None:

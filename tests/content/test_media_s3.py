@@ -1,6 +1,6 @@
 """The S3 adapter against a local S3-compatible server (moto in server mode), through the
-real boto3 client: put, read, delete, presigned URLs with the lifetime asked for; and the API storing an
-upload there and handing out a presigned download link."""
+real boto3 client: put, read, delete, presigned URLs with the lifetime asked for; and the
+API storing an upload there and handing out a presigned download link."""
 
 from __future__ import annotations
 
@@ -34,15 +34,24 @@ def fake_s3() -> Iterator[FakeS3]:
 @pytest.fixture(scope="module")
 def bucket(fake_s3: FakeS3) -> str:
     name = f"media-{uuid.uuid4().hex[:8]}"
-    boto3.client("s3", endpoint_url=fake_s3.endpoint_url, region_name="us-east-1",
-                 aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                 ).create_bucket(Bucket=name)  # fmt: skip
+    boto3.client(
+        "s3",
+        endpoint_url=fake_s3.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    ).create_bucket(Bucket=name)
     return name
 
 
 def storage(fake_s3: FakeS3, bucket: str) -> S3Storage:
-    return S3Storage(bucket=bucket, prefix="tenants/", endpoint_url=fake_s3.endpoint_url,
-                     access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY)  # fmt: skip
+    return S3Storage(
+        bucket=bucket,
+        prefix="tenants/",
+        endpoint_url=fake_s3.endpoint_url,
+        access_key_id=ACCESS_KEY,
+        secret_access_key=SECRET_KEY,
+    )
 
 
 async def _read(store: S3Storage, key: str) -> bytes:
@@ -72,9 +81,14 @@ class TestS3Storage:
         source.write_bytes(b"%PDF-1.4 hello")
         await store.put("k/original", source, content_type="application/pdf")
         soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=600)
-        url = await store.signed_url(DownloadRequest(
-            key="k/original", filename="Brochure é.pdf", content_type="application/pdf",
-            expires_at=soon))  # fmt: skip
+        url = await store.signed_url(
+            DownloadRequest(
+                key="k/original",
+                filename="Brochure é.pdf",
+                content_type="application/pdf",
+                expires_at=soon,
+            )
+        )
         assert url is not None and "X-Amz-Signature=" in url and "X-Amz-Expires=" in url
         async with httpx.AsyncClient() as http:
             got = await http.get(url)
@@ -93,11 +107,14 @@ async def client(
     db: DatabaseURLs, fake_s3: FakeS3, bucket: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = media_app(
-        db, tmp_path_factory.mktemp("unused"), media_storage="s3", media_s3_bucket=bucket,
+        db,
+        tmp_path_factory.mktemp("unused"),
+        media_storage="s3",
+        media_s3_bucket=bucket,
         media_s3_endpoint_url=fake_s3.endpoint_url,
         media_s3_access_key_id=SecretStr(ACCESS_KEY),
         media_s3_secret_access_key=SecretStr(SECRET_KEY),
-    )  # fmt: skip
+    )
     async with api_client(app) as http:
         yield http
 
@@ -108,16 +125,20 @@ class TestApiOnS3:
     ) -> None:
         owner: Member = new_member(db, new_account(db), "owner")
         content = png(300, 100)
-        response = await client.post("/v1/media", files={"file": ("b.png", content)},
-                                     headers=owner.headers)  # fmt: skip
+        response = await client.post(
+            "/v1/media", files={"file": ("b.png", content)}, headers=owner.headers
+        )
         assert response.status_code == 201, response.text
         asset = response.json()
         assert asset["storage_provider"] == "s3"
         store = storage(fake_s3, bucket)
         store.prefix = ""
         assert await _read(store, f"{owner.account_id}/{asset['id']}/original") == content
-        link = await client.post(f"/v1/media/{asset['id']}/download-link",
-                                 json={"variant": "thumbnail"}, headers=owner.headers)  # fmt: skip
+        link = await client.post(
+            f"/v1/media/{asset['id']}/download-link",
+            json={"variant": "thumbnail"},
+            headers=owner.headers,
+        )
         url = link.json()["url"]
         assert url.startswith(fake_s3.endpoint_url) and "X-Amz-Signature=" in url
         async with httpx.AsyncClient() as http:
@@ -130,5 +151,6 @@ class TestApiOnS3:
         assert deleted.status_code == 204
         listed = store.client.list_objects_v2(Bucket=bucket, Prefix=f"{owner.account_id}/")
         assert listed.get("KeyCount", 0) == 0
-        assert sql(db, "SELECT deleted_at IS NOT NULL FROM media_assets WHERE id = %s",
-                   asset["id"]) == [(True,)]  # fmt: skip
+        assert sql(
+            db, "SELECT deleted_at IS NOT NULL FROM media_assets WHERE id = %s", asset["id"]
+        ) == [(True,)]

@@ -29,8 +29,13 @@ class Library:
 
 
 async def _asset(session: AsyncSession, account_id: uuid.UUID) -> uuid.UUID:
-    asset = MediaAsset(account_id=account_id, filename="a.png", mime_type="image/png",
-                       file_size_bytes=10, storage_path=f"{account_id}/{uuid.uuid4()}/original")  # fmt: skip
+    asset = MediaAsset(
+        account_id=account_id,
+        filename="a.png",
+        mime_type="image/png",
+        file_size_bytes=10,
+        storage_path=f"{account_id}/{uuid.uuid4()}/original",
+    )
     session.add(asset)
     await session.flush()
     return asset.id
@@ -69,11 +74,16 @@ class TestAttach:
         self, session: AsyncSession, library: Library
     ) -> None:
         a, b, c, d = library.assets
-        links = await attach_media(session, account_id=library.account_id,
-                                   post_id=library.post_id, media_asset_ids=[c, a])  # fmt: skip
+        links = await attach_media(
+            session, account_id=library.account_id, post_id=library.post_id, media_asset_ids=[c, a]
+        )
         assert [(link.media_asset_id, link.position) for link in links] == [(c, 0), (a, 1)]
-        links = await attach_media(session, account_id=library.account_id,
-                                   post_id=library.post_id, media_asset_ids=[b, a, d])  # fmt: skip
+        links = await attach_media(
+            session,
+            account_id=library.account_id,
+            post_id=library.post_id,
+            media_asset_ids=[b, a, d],
+        )
         assert [link.media_asset_id for link in links] == [c, a, b, d]
         assert [link.position for link in links] == [0, 1, 2, 3]
         assert await _usage(session, a) == (1, True)
@@ -86,11 +96,13 @@ class TestAttach:
         assert user is not None
         other = await _post(session, library.account_id, user)
         for post in (library.post_id, other):
-            await attach_media(session, account_id=library.account_id, post_id=post,
-                               media_asset_ids=[a])  # fmt: skip
+            await attach_media(
+                session, account_id=library.account_id, post_id=post, media_asset_ids=[a]
+            )
         assert await _usage(session, a) == (2, True)
-        await detach_media(session, account_id=library.account_id, post_id=other,
-                           media_asset_ids=[a])  # fmt: skip
+        await detach_media(
+            session, account_id=library.account_id, post_id=other, media_asset_ids=[a]
+        )
         assert (await _usage(session, a))[0] == 1
         assert await _usage(session, library.assets[1]) == (0, False)
 
@@ -105,29 +117,48 @@ class TestAttach:
             text("UPDATE media_assets SET deleted_at = now() WHERE id = :id"), {"id": deleted}
         )
         with pytest.raises(ValidationFailed) as refused:
-            await attach_media(session, account_id=library.account_id, post_id=library.post_id,
-                               media_asset_ids=[library.assets[0], foreign, deleted, uuid.uuid4()])  # fmt: skip
+            await attach_media(
+                session,
+                account_id=library.account_id,
+                post_id=library.post_id,
+                media_asset_ids=[library.assets[0], foreign, deleted, uuid.uuid4()],
+            )
         assert [e.field for e in refused.value.errors] == [
-            "body.media_asset_ids.1", "body.media_asset_ids.2", "body.media_asset_ids.3"
-        ]  # fmt: skip
+            "body.media_asset_ids.1",
+            "body.media_asset_ids.2",
+            "body.media_asset_ids.3",
+        ]
         with pytest.raises(ValidationFailed) as twice:
-            await attach_media(session, account_id=library.account_id, post_id=library.post_id,
-                               media_asset_ids=[library.assets[0]] * 2)  # fmt: skip
+            await attach_media(
+                session,
+                account_id=library.account_id,
+                post_id=library.post_id,
+                media_asset_ids=[library.assets[0]] * 2,
+            )
         assert [e.field for e in twice.value.errors] == ["body.media_asset_ids.1"]
 
     async def test_an_unknown_post_is_404(self, session: AsyncSession, library: Library) -> None:
         with pytest.raises(PostNotFound):
-            await attach_media(session, account_id=library.account_id, post_id=2**31 - 1,
-                               media_asset_ids=library.assets[:1])  # fmt: skip
+            await attach_media(
+                session,
+                account_id=library.account_id,
+                post_id=2**31 - 1,
+                media_asset_ids=library.assets[:1],
+            )
 
 
 class TestDetach:
     async def test_renumbers_what_remains(self, session: AsyncSession, library: Library) -> None:
         a, b, c, d = library.assets
-        await attach_media(session, account_id=library.account_id, post_id=library.post_id,
-                           media_asset_ids=[a, b, c, d])  # fmt: skip
-        remaining = await detach_media(session, account_id=library.account_id,
-                                       post_id=library.post_id, media_asset_ids=[b, a])  # fmt: skip
+        await attach_media(
+            session,
+            account_id=library.account_id,
+            post_id=library.post_id,
+            media_asset_ids=[a, b, c, d],
+        )
+        remaining = await detach_media(
+            session, account_id=library.account_id, post_id=library.post_id, media_asset_ids=[b, a]
+        )
         assert [(link.media_asset_id, link.position) for link in remaining] == [(c, 0), (d, 1)]
 
 
@@ -136,12 +167,14 @@ class TestReferences:
         self, session: AsyncSession, library: Library
     ) -> None:
         a = library.assets[0]
-        await attach_media(session, account_id=library.account_id, post_id=library.post_id,
-                           media_asset_ids=[a])  # fmt: skip
+        await attach_media(
+            session, account_id=library.account_id, post_id=library.post_id, media_asset_ids=[a]
+        )
         with pytest.raises(IntegrityError):  # ON DELETE RESTRICT
             async with session.begin_nested():
                 await session.execute(text("DELETE FROM media_assets WHERE id = :id"), {"id": a})
-        await session.execute(text("DELETE FROM scheduled_posts WHERE id = :id"),
-                              {"id": library.post_id})  # fmt: skip
+        await session.execute(
+            text("DELETE FROM scheduled_posts WHERE id = :id"), {"id": library.post_id}
+        )
         left = await session.execute(text("SELECT count(*) FROM post_media"))
         assert left.scalar_one() == 0

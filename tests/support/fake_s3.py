@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from moto.server import ThreadedMotoServer
 
 ACCESS_KEY = "testing-access-key"
-SECRET_KEY = "testing-secret-key"  # noqa: S105  (moto accepts any)
+SECRET_KEY = "testing-secret-key"
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,6 @@ from ..schemas.media import (
     MediaStorageUseOut,
     MediaTagOut,
     MediaUpdate,
-    Tag,
     Variant,
 )
 
@@ -59,6 +58,7 @@ _UPLOAD_BODY: dict[str, Any] = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
+                "additionalProperties": False,
                 "properties": {
                     "file": {
                         "type": "string",
@@ -70,7 +70,12 @@ _UPLOAD_BODY: dict[str, Any] = {
                     "tags": {
                         "type": "array",
                         "maxItems": MAX_TAGS,
-                        "items": {"type": "string", "minLength": 1, "maxLength": 50},
+                        "items": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 50,
+                            "pattern": "\\S",
+                        },
                     },
                 },
             }
@@ -140,8 +145,7 @@ def _size_guard(
 
 
 def _details(fields: dict[str, list[str]]) -> Details:
-    tags = [tag for value in fields.get("tags", []) for tag in value.split(",") if tag.strip()]
-    raw: dict[str, Any] = {"tags": tags}
+    raw: dict[str, Any] = {"tags": fields.get("tags", [])}
     for name in ("alt_text", "description"):
         values = fields.get(name, [])
         if len(values) > 1:
@@ -223,7 +227,9 @@ async def upload_media(
 async def list_media(
     actor: MediaRead,
     session: Transaction,
-    tag: Annotated[Tag | None, Query(description="Only assets with this tag.")] = None,
+    tag: Annotated[
+        str | None, Query(max_length=50, description="Only assets with this tag (any case).")
+    ] = None,
     kind: Annotated[
         MediaKind | None, Query(description="Only images, videos or documents.")
     ] = None,
@@ -233,6 +239,7 @@ async def list_media(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
+    tag = tag.strip().lower() if tag is not None else None
     params = media_library.filtered(actor.account_id, tag=tag, kind=kind, text=q)
     body = await media_library.LISTED_PAGE.json_page(session, limit=limit, cursor=cursor, **params)
     return Response(body, media_type="application/json")  # the page as PostgreSQL rendered it
@@ -339,7 +346,11 @@ async def create_download_link(
     "may download it until it expires; without them, a member of the account",
     responses={
         200: {"content": _DOWNLOAD_TYPES, "description": "The stored bytes"},
-        403: {"description": "The signed link is expired or altered"},
+        401: {"description": STATUS_DESCRIPTIONS[401]},
+        403: {
+            "description": "The signed link is expired or altered, or the member may not read media"
+        },
+        429: {"description": STATUS_DESCRIPTIONS[429]},
     },
 )
 async def download_media(
@@ -354,20 +365,10 @@ async def download_media(
     signature: Annotated[
         str | None, Query(max_length=128, description="Signed links only.")
     ] = None,
-    authorization: Annotated[str | None, Header(max_length=8192)] = None,
-    x_api_key: Annotated[str | None, Header(max_length=8192)] = None,
-    x_account_id: Annotated[str | None, Header(max_length=64)] = None,
 ) -> StreamingResponse:
     if signature is None and account_id is None and expires is None:
         # no link: the caller must be a member (the same admission as every route)
-        admit = require("content:read").dependency
-        actor = await admit(
-            request=request,
-            session=session,
-            authorization=authorization,
-            x_api_key=x_api_key,
-            x_account_id=x_account_id,
-        )
+        actor = await _member_reading(request, session)
         asset = await media_library.get_media(
             session, account_id=actor.account_id, media_id=media_id
         )
@@ -399,6 +400,22 @@ async def download_media(
             "Cache-Control": "private, max-age=0",
         },
     )
+
+
+async def _member_reading(request: Request, session: Transaction) -> Actor:
+    """The caller admitted as a member holding content:read: the pipeline every guarded
+    route runs (credentials from the same headers, rate limit, tenant), called here because
+    a signed link needs none of it."""
+    admit = require("content:read").dependency
+    headers = request.headers
+    actor: Actor = await admit(
+        request=request,
+        session=session,
+        authorization=headers.get("authorization"),
+        x_api_key=headers.get("x-api-key"),
+        x_account_id=headers.get("x-account-id"),
+    )
+    return actor
 
 
 async def _then(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
