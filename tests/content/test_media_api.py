@@ -426,6 +426,13 @@ class TestDelete:
         problem(await client.get(f"/v1/media/{asset['id']}", headers=owner.headers), 404)
         (deleted_by,) = sql(db, "SELECT deleted_by FROM media_assets WHERE id = %s", asset["id"])[0]
         assert deleted_by == owner.user_id
+        events = sql(
+            db,
+            "SELECT event_type, event_data->>'media_asset_id' FROM domain_events "
+            "WHERE account_id = %s ORDER BY created_at",
+            owner.account_id,
+        )
+        assert events == [("media.uploaded", asset["id"]), ("media.deleted", asset["id"])]
 
     async def test_an_asset_a_post_uses_is_409_naming_the_posts(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs, media_dir: Path

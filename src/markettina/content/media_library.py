@@ -33,8 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import Conflict, FieldError, ValidationFailed
+from markettina.kernel.events import record
 
 from .errors import MediaInUse, MediaNotFound
+from .events import MediaAssetDeleted, MediaAssetUploaded
 from .media_inspection import THUMBNAIL_TYPE, inspect, sniff
 from .media_quota import QuotaRules, claim_space
 from .media_receiving import ReceivedUpload
@@ -253,6 +255,19 @@ async def add_media(
             await storage.delete(done)
         raise
     await session.refresh(asset)
+    await record(
+        session,
+        MediaAssetUploaded(
+            media_asset_id=media_id,
+            filename=asset.filename,
+            mime_type=mime_type,
+            file_size_bytes=upload.size,
+            storage_provider=storage.provider,
+        ),
+        account_id=account_id,
+        aggregate_id=media_id,
+        aggregate_version=asset.version,
+    )
     return asset
 
 
@@ -380,6 +395,12 @@ async def delete_media(
         .where(MediaAsset.account_id == account_id, MediaAsset.id == media_id)
         .values(deleted_at=dt.datetime.now(dt.UTC), deleted_by=deleted_by)
         .execution_options(synchronize_session=False)
+    )
+    await record(
+        session,
+        MediaAssetDeleted(media_asset_id=media_id, filename=asset.filename),
+        account_id=account_id,
+        aggregate_id=media_id,
     )
     await session.flush()
     for key in (asset.storage_path, asset.thumbnail_path):
