@@ -506,6 +506,7 @@ class TestDownload:
             {"expires": str(int(query["expires"]) + 1)},
             {"variant": "thumbnail"},
             {"signature": "0" * 64},
+            {"signature": "°\n"},  # not ASCII: still a 403, never a 500
             {"account_id": str(new_account(db))},
         ):
             altered = await client.get(url.path, params={**query, **change})

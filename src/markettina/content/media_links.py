@@ -68,7 +68,8 @@ def verify(
     expected = signature(
         secret_key, account_id=account_id, asset_id=asset_id, variant=variant, expires=expires
     )
-    if not hmac.compare_digest(expected, given):
+    # as bytes: compare_digest refuses text that is not ASCII, and a link can carry any
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
         raise BadDownloadLink("this download link is not valid")
     moment = now or dt.datetime.now(dt.UTC)
     if expires <= moment.timestamp():
