@@ -201,6 +201,23 @@ ALLOWED: list[Allowed] = [
         )
         for check in ("unsupported_method", "allow_header_conformance")
     ),
+    # --- media library ---
+    *(
+        Allowed(
+            check,
+            "another method here matches the sibling route `/v1/media/{media_id}` (the literal "
+            "segment is taken as an id): the server answers that route, and `Allow` names its "
+            "methods too",
+            operation="GET /v1/media/storage",
+        )
+        for check in ("unsupported_method", "allow_header_conformance")
+    ),
+    Allowed(
+        "negative_data_rejection",
+        "multipart fields are text: a value of another JSON type (a number for alt_text, one "
+        "string for the tags list) arrives as the same bytes as a valid one, so it is taken",
+        operation="POST /v1/media",
+    ),
 ]
 
 

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector,
 
 from . import __version__, kernel_api
 from .billing import api as billing_api
-from .bindings import bind_configured_platforms, bind_payments
+from .bindings import bind_configured_platforms, bind_media, bind_payments
 from .content import api as content_api
 from .identity import api as identity_api
 from .identity.plain_reads import lane_routes
@@ -52,6 +52,7 @@ def create_app(*, urls: DatabaseURLs | None = None, settings: Settings | None = 
         app.state.settings = settings
         bind_configured_platforms(settings)
         bind_payments(settings)
+        bind_media(settings)
         app.state.secrets = resolve_secrets(
             secret_key=settings.secret_key.get_secret_value() if settings.secret_key else None,
             encryption_keys=[k.get_secret_value() for k in settings.encryption_keys],

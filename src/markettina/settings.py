@@ -202,6 +202,45 @@ class Settings(BaseSettings):
         'and event handlers register on import), as JSON: ["package.module"].',
     )
 
+    # --- media library (content/media_*.py; docs/api.md, Media library) ---
+    media_max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, le=5 * 1024**3,
+        description="The largest file one upload may carry; a larger one is refused (413) "
+        "as soon as its size is known, before the rest is read.",
+    )  # fmt: skip
+    media_quota_bytes_by_plan: dict[str, int] = Field(
+        default_factory=lambda: {
+            "free": 1024**3, "starter": 10 * 1024**3, "pro": 50 * 1024**3,
+            "agency": 200 * 1024**3, "enterprise": 1024**4,
+        },
+        description="Bytes of media an account may keep, by its plan (accounts.plan_tier), "
+        'as JSON: {"free": 1073741824, ...}. A plan not named gets media_quota_bytes_default; '
+        "the feature flag media_storage_quota (config quota_bytes) overrides it per account.",
+    )  # fmt: skip
+    media_quota_bytes_default: int = Field(default=1024**3, ge=0)
+    media_max_image_pixels: int = Field(
+        default=50_000_000, ge=1, le=1_000_000_000,
+        description="Width x height beyond which an image is refused (a decompression bomb).",
+    )  # fmt: skip
+    media_storage: Literal["local", "s3"] = Field(
+        default="local", description="Where media bytes are kept: local disk or S3."
+    )
+    media_dir: Path | None = Field(
+        default=None, description="The local store's folder. Unset: data_dir/media."
+    )
+    media_s3_bucket: str | None = None
+    media_s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    media_s3_region: str = "us-east-1"
+    media_s3_endpoint_url: str | None = Field(
+        default=None, description="An S3-compatible server (MinIO, R2, ...). Unset: AWS."
+    )
+    media_s3_access_key_id: SecretStr | None = None
+    media_s3_secret_access_key: SecretStr | None = None
+    media_link_seconds: int = Field(
+        default=3600, ge=1, le=7 * 24 * 3600,
+        description="Default lifetime of a signed download link (at most 7 days).",
+    )  # fmt: skip
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

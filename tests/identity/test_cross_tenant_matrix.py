@@ -147,6 +147,18 @@ def _session(urls: DatabaseURLs, owner: Member) -> Resource:
                     (family,))  # fmt: skip
 
 
+# --- media library ---
+def _media_asset(urls: DatabaseURLs, owner: Member) -> Resource:
+    (asset,) = _sql(
+        urls,
+        "INSERT INTO media_assets (account_id, filename, mime_type, file_size_bytes, "
+        "storage_path) VALUES (%s, 'a.png', 'image/png', 10, 'x/y/original') RETURNING id",
+        owner.account_id,
+    )  # fmt: skip
+    return Resource({"media_id": str(asset)}, "media_assets", "account_id = %s AND id = %s",
+                    (owner.account_id, asset))  # fmt: skip
+
+
 FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/me/sessions/{session_id}": _session,
     "/v1/account/members/{user_id}": _member_of_a,
@@ -165,6 +177,10 @@ FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/webhooks/{webhook_id}/rotate-secret": _webhook,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": _webhook_delivery,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": _webhook_delivery,
+    # media library
+    "/v1/media/{media_id}": _media_asset,
+    "/v1/media/{media_id}/download": _media_asset,
+    "/v1/media/{media_id}/download-link": _media_asset,
 }
 
 

@@ -33,3 +33,113 @@ class CampaignVersionConflict(Conflict):
             "read it again and retry"
         )
         self.extensions = {"current_version": current}
+# --- media library (content/media_*.py) --------------------------------------------------
+from markettina.kernel.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    MarkettinaError,
+    NotFound,
+    ValidationFailed,
+)
+
+
+class MediaNotFound(NotFound):
+    code = "media_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("no such media asset in this account")
+
+
+class UploadTooLarge(MarkettinaError):
+    """413: the file is larger than MEDIA_MAX_UPLOAD_BYTES (refused before it is all read)."""
+
+    status, code, title = 413, "upload_too_large", "Upload too large"
+
+    def __init__(self, *, limit: int) -> None:
+        super().__init__(
+            f"a file may be at most {limit} bytes",
+            errors=[FieldError("body.file", f"larger than {limit} bytes", "too_large")],
+        )
+        self.extensions = {"max_upload_bytes": limit}
+
+
+class MediaQuotaExceeded(MarkettinaError):
+    """413: storing the file would take the account past its storage quota."""
+
+    status, code, title = 413, "media_quota_exceeded", "Storage quota exceeded"
+
+    def __init__(self, *, used: int, quota: int, size: int) -> None:
+        super().__init__(
+            f"this file ({size} bytes) does not fit: {used} of {quota} bytes are in use",
+            errors=[FieldError("body.file", "over the account's storage quota", "over_quota")],
+        )
+        self.extensions = {"used_bytes": used, "quota_bytes": quota, "file_size_bytes": size}
+
+
+class UnsupportedMediaType(MarkettinaError):
+    """415: the file's bytes are of no type the library keeps."""
+
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+    def __init__(self, found: str | None, allowed: list[str]) -> None:
+        what = f"a {found} file" if found else "a file of unknown type"
+        super().__init__(
+            f"{what} cannot be stored; allowed: {', '.join(allowed)}",
+            errors=[
+                FieldError(
+                    "body.file",
+                    f"{found or 'unknown type'} is not allowed",
+                    "unsupported_media_type",
+                )
+            ],
+        )
+        self.extensions = {"detected_type": found, "allowed_types": allowed}
+
+
+class MediaTypeMismatch(ValidationFailed):
+    """422: the part's declared Content-Type is not what its bytes are."""
+
+    code = "media_type_mismatch"
+
+    def __init__(self, declared: str, found: str) -> None:
+        super().__init__(
+            f"the file is declared {declared} but its content is {found}",
+            errors=[
+                FieldError(
+                    "body.file", f"declared {declared}, content is {found}", "media_type_mismatch"
+                )
+            ],
+        )
+
+
+class UnreadableMedia(ValidationFailed):
+    """422: the file claims a type its content does not hold up (corrupt, truncated, a
+    decompression bomb)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, errors=[FieldError("body.file", message, code)], code=code)
+
+
+class MediaInUse(Conflict):
+    """409: posts still show the asset; the problem names them."""
+
+    code = "media_in_use"
+
+    def __init__(self, post_ids: list[int]) -> None:
+        shown = ", ".join(str(p) for p in post_ids)
+        super().__init__(f"posts {shown} still use this asset; detach it from them first")
+        self.extensions = {"post_ids": post_ids}
+
+
+class BadDownloadLink(Forbidden):
+    """403: a signed download link that is expired, altered or not for this asset."""
+
+    code = "invalid_download_link"
+
+
+class PostNotFound(NotFound):
+    code = "post_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("no such post in this account")

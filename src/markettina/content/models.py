@@ -421,6 +421,8 @@ class MediaAsset(TenantScoped, Audited, SoftDeleted, Versioned, Base):
         ),
         CheckConstraint("usage_count >= 0", name="usage_count_non_negative"),
         Index("ix_media_assets_created_by", "created_by"),
+        # why a video's duration is or is not known (0023); NULL for other media
+        one_of("duration_status", ("measured", "ffprobe_absent", "ffprobe_failed")),
     )
 
     filename: Mapped[str] = mapped_column(Text)
@@ -441,6 +443,9 @@ class MediaAsset(TenantScoped, Audited, SoftDeleted, Versioned, Base):
     usage_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # 0023: the image's thumbnail, stored beside the original (NULL: none)
+    thumbnail_path: Mapped[str | None] = mapped_column(Text)
+    duration_status: Mapped[str | None] = mapped_column(Text)
 
     tags: Mapped[list[MediaTag]] = relationship(
         back_populates="media_asset",
@@ -470,3 +475,26 @@ class MediaTag(TenantScoped, Audited, Base):
     media_asset: Mapped[MediaAsset] = relationship(
         back_populates="tags", lazy="raise", overlaps="tags"
     )
+
+
+# --- media usage (0023): which posts show which assets, in order -------------------------
+
+
+class PostMedia(TenantScoped, Created, Base):
+    """One asset shown by one post, at ``position`` (0 first). Deleting the post removes
+    its links; an asset still linked cannot be deleted (RESTRICT, and 409 in the API)."""
+
+    __tablename__ = "post_media"
+    __table_args__ = (
+        UniqueConstraint("account_id", "post_id", "media_asset_id"),
+        UniqueConstraint("account_id", "post_id", "position"),
+        tenant_fk(["post_id"], "scheduled_posts", ondelete="CASCADE"),
+        tenant_fk(["media_asset_id"], "media_assets", ondelete="RESTRICT"),
+        CheckConstraint("position >= 0", name="position_non_negative"),
+        # "which posts use this asset": the delete guard and the usage count
+        Index("ix_post_media_account_id_media_asset_id", "account_id", "media_asset_id"),
+    )
+
+    post_id: Mapped[int] = mapped_column(Integer)
+    media_asset_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    position: Mapped[int] = mapped_column(Integer)

@@ -10,3 +10,7 @@ router = APIRouter(prefix="/v1")
 from . import campaigns as _campaigns  # noqa: E402
 
 router.include_router(_campaigns.router)
+# --- media library ---
+from . import media  # noqa: E402
+
+router.include_router(media.router)
