@@ -5,3 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(prefix="/v1")
+
+# --- templates and A/B variants (h-templates) ------------------------------------------------
+from . import templates as _templates  # noqa: E402
+
+router.include_router(_templates.router)
