@@ -10,3 +10,6 @@ router = APIRouter(prefix="/v1")
 from . import templates as _templates  # noqa: E402
 
 router.include_router(_templates.router)
+from . import variants as _variants  # noqa: E402
+
+router.include_router(_variants.router)
