@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.keyset import NewestFirst
+from markettina.kernel.errors import FieldError, ValidationFailed
 
 from . import template_sandbox, template_variables
 from .errors import (
@@ -145,13 +146,18 @@ async def update_template(
     *,
     account_id: uuid.UUID,
     template_id: uuid.UUID,
-    expected_version: int,
+    expected_version: int | None,
     fields: TemplateUpdate,
     may_publish: bool,
 ) -> ContentTemplate:
     """Change the template if it is still at ``expected_version``; its text and
     declarations are checked together, whichever of them changes."""
     current = await _own_template(session, account_id=account_id, template_id=template_id)
+    if expected_version is None:
+        raise ValidationFailed(
+            "send the version you read, as If-Match or in the body",
+            errors=[FieldError("body.version", "required (or If-Match)", "missing")],
+        )
     changes = fields.changes()
     if changes.get("is_public") and not current.is_public and not may_publish:
         raise _publish_forbidden()

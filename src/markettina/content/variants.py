@@ -229,12 +229,12 @@ async def record_counts(
 ) -> ContentVariant:
     """Add ``counts`` to the variant's counters in one statement (concurrent calls each
     add theirs; none is lost)."""
+    await get_variant(session, account_id=account_id, variant_id=variant_id)
     if not (counts.impressions or counts.clicks or counts.conversions):
         raise ValidationFailed(
             "nothing to count",
             errors=[FieldError("body.impressions", "send at least one count above 0", "empty")],
         )
-    await get_variant(session, account_id=account_id, variant_id=variant_id)
     updated = (
         await session.execute(
             update(ContentVariant)

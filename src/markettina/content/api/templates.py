@@ -43,20 +43,15 @@ def _may_publish(actor: Actor) -> bool:
     return True
 
 
-def _expected_version(if_match: str | None, body_version: int | None, *, required: bool) -> int | None:
-    """The version the client read, from If-Match or the body."""
-    version = body_version
-    if if_match is not None:
-        version = version_from_if_match(if_match, "template")
-        if body_version is not None and body_version != version:
-            raise ValidationFailed(
-                "If-Match and body.version disagree",
-                errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-            )
-    if version is None and required:
+def _expected_version(if_match: str | None, body_version: int | None) -> int | None:
+    """The version the client read, from If-Match or the body (None: neither was sent)."""
+    if if_match is None:
+        return body_version
+    version = version_from_if_match(if_match, "template")
+    if body_version is not None and body_version != version:
         raise ValidationFailed(
-            "send the version you read, as If-Match or in the body",
-            errors=[FieldError("body.version", "required (or If-Match)", "missing")],
+            "If-Match and body.version disagree",
+            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
         )
     return version
 
@@ -135,11 +130,10 @@ async def update_template(
     response: Response,
     if_match: IfMatch = None,
 ) -> TemplateOut:
-    version = _expected_version(if_match, body.version, required=True)
-    assert version is not None
     template = await templates.update_template(
         session, account_id=actor.account_id, template_id=template_id,
-        expected_version=version, fields=body, may_publish=_may_publish(actor),
+        expected_version=_expected_version(if_match, body.version), fields=body,
+        may_publish=_may_publish(actor),
     )  # fmt: skip
     return _out(template, response)
 
@@ -155,7 +149,7 @@ async def delete_template(
 ) -> None:
     await templates.delete_template(
         session, account_id=actor.account_id, template_id=template_id,
-        expected_version=_expected_version(if_match, None, required=False),
+        expected_version=_expected_version(if_match, None),
         deleted_by=actor.user_id,
     )  # fmt: skip
 
