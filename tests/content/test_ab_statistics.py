@@ -18,9 +18,15 @@ def _arm(n: int, x: int, name: str = "") -> Arm:
 class TestNormalCdf:
     @pytest.mark.parametrize(
         ("z", "phi"),
-        [(0.0, 0.5), (1.0, 0.841344746), (1.959963985, 0.975), (-1.644853627, 0.05),
-         (2.575829304, 0.995), (-3.0, 0.001349898)],
-    )  # fmt: skip
+        [
+            (0.0, 0.5),
+            (1.0, 0.841344746),
+            (1.959963985, 0.975),
+            (-1.644853627, 0.05),
+            (2.575829304, 0.995),
+            (-3.0, 0.001349898),
+        ],
+    )
     def test_known_quantiles(self, z: float, phi: float) -> None:
         assert normal_cdf(z) == pytest.approx(phi, abs=1e-9)
 
@@ -53,11 +59,13 @@ class TestZTest:
 
     @pytest.mark.parametrize(
         ("first", "second"),
-        [((20, 1), (20, 9)),     # 10 successes in all: n·p = 5 per arm
-         ((1000, 0), (1000, 9)),  # n·p = 4.5
-         ((30, 29), (30, 30)),    # n·(1-p) = 0.5: almost every impression converted
-         ((10, 11), (100, 50))],  # more conversions than impressions
-    )  # fmt: skip
+        [
+            ((20, 1), (20, 9)),  # 10 successes in all: n·p = 5 per arm
+            ((1000, 0), (1000, 9)),  # n·p = 4.5
+            ((30, 29), (30, 30)),  # n·(1-p) = 0.5: almost every impression converted
+            ((10, 11), (100, 50)),
+        ],  # more conversions than impressions
+    )
     def test_too_small_a_sample_gives_no_statistic(
         self, first: tuple[int, int], second: tuple[int, int]
     ) -> None:

@@ -17,7 +17,10 @@ from markettina.kernel.db.urls import DatabaseURLs
 from tests.support.checks import fields, problem, sql
 from tests.support.identity import Member, new_account, new_key, new_member
 
-GREETING = "Hi {{ first_name }}! {{ offer }}{% if vip %} (VIP){% endif %} until {{ ends_on.strftime('%d %B') }}"
+GREETING = (
+    "Hi {{ first_name }}! {{ offer }}{% if vip %} (VIP){% endif %} "
+    "until {{ ends_on.strftime('%d %B') }}"
+)
 DECLARED = [
     {"name": "first_name", "type": "string"},
     {"name": "offer", "type": "string", "required": False, "default": "10% off"},
@@ -27,8 +30,12 @@ DECLARED = [
 
 
 def _body(**overrides: Any) -> dict[str, Any]:
-    return {"name": "Greeting", "content_type": "social_post", "template_content": GREETING,
-            "variables": DECLARED} | overrides  # fmt: skip
+    return {
+        "name": "Greeting",
+        "content_type": "social_post",
+        "template_content": GREETING,
+        "variables": DECLARED,
+    } | overrides
 
 
 async def _create(client: httpx.AsyncClient, member: Member, **overrides: Any) -> dict[str, Any]:
@@ -49,8 +56,13 @@ class TestSaving:
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         made = await _create(client, owner)
-        assert made["variables"][1] == {"name": "offer", "type": "string", "required": False,
-                                        "default": "10% off", "description": None}  # fmt: skip
+        assert made["variables"][1] == {
+            "name": "offer",
+            "type": "string",
+            "required": False,
+            "default": "10% off",
+            "description": None,
+        }
         assert (made["usage_count"], made["is_active"], made["is_public"]) == (0, True, False)
         read = await client.get(f"/v1/templates/{made['id']}", headers=owner.headers)
         assert read.json() == made
@@ -59,10 +71,13 @@ class TestSaving:
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         response = await client.post(
-            "/v1/templates", headers=owner.headers,
-            json=_body(template_content="{{ first_name }} {{ coupon }} {{ city }}",
-                       variables=[{"name": "first_name"}]),
-        )  # fmt: skip
+            "/v1/templates",
+            headers=owner.headers,
+            json=_body(
+                template_content="{{ first_name }} {{ coupon }} {{ city }}",
+                variables=[{"name": "first_name"}],
+            ),
+        )
         body = problem(response, 422, "template_variables_invalid")
         assert body["undeclared_variables"] == ["city", "coupon"]
         assert fields(body) == ["body.template_content"]
@@ -72,19 +87,24 @@ class TestSaving:
         ("declarations", "field"),
         [
             ([{"name": "first_name"}, {"name": "first_name"}], "body.variables.1.name"),
-            ([{"name": "first_name", "type": "integer", "required": False, "default": "x"}],
-             "body.variables.0.default"),
-            ([{"name": "first_name", "required": True, "default": "Ada"}],
-             "body.variables.0.default"),
+            (
+                [{"name": "first_name", "type": "integer", "required": False, "default": "x"}],
+                "body.variables.0.default",
+            ),
+            (
+                [{"name": "first_name", "required": True, "default": "Ada"}],
+                "body.variables.0.default",
+            ),
         ],
-    )  # fmt: skip
+    )
     async def test_bad_declarations_are_named(
         self, client: httpx.AsyncClient, owner: Member, declarations: list[Any], field: str
     ) -> None:
         response = await client.post(
-            "/v1/templates", headers=owner.headers,
+            "/v1/templates",
+            headers=owner.headers,
             json=_body(template_content="{{ first_name }}", variables=declarations),
-        )  # fmt: skip
+        )
         assert field in fields(problem(response, 422))
 
     async def test_an_unknown_type_or_a_bad_name_is_refused_by_the_schema(
@@ -92,18 +112,22 @@ class TestSaving:
     ) -> None:
         for declaration in ({"name": "x", "type": "object"}, {"name": "1x"}, {"name": "_x"}):
             response = await client.post(
-                "/v1/templates", headers=owner.headers,
+                "/v1/templates",
+                headers=owner.headers,
                 json=_body(template_content="hi", variables=[declaration]),
-            )  # fmt: skip
+            )
             problem(response, 422)
 
     async def test_a_syntax_error_names_its_line(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         response = await client.post(
-            "/v1/templates", headers=owner.headers,
-            json=_body(template_content="ok\n{% if first_name %}", variables=[{"name": "first_name"}]),
-        )  # fmt: skip
+            "/v1/templates",
+            headers=owner.headers,
+            json=_body(
+                template_content="ok\n{% if first_name %}", variables=[{"name": "first_name"}]
+            ),
+        )
         body = problem(response, 422, "template_syntax_error")
         assert "line 2" in body["detail"] and fields(body) == ["body.template_content"]
 
@@ -123,8 +147,14 @@ ESCAPES_AT_SAVE = [
     ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "template_forbidden_tag"),
     ("{% for a in x recursive %}{{ loop(a) }}{% endfor %}", "template_forbidden_tag"),
 ]
-UNDECLARED_AT_SAVE = ["{{ request }}", "{{ range(10**9) }}", "{{ lipsum() }}",
-                      "{{ cycler(1) }}", "{{ config }}", "{{ loop }}"]  # fmt: skip
+UNDECLARED_AT_SAVE = [
+    "{{ request }}",
+    "{{ range(10**9) }}",
+    "{{ lipsum() }}",
+    "{{ cycler(1) }}",
+    "{{ config }}",
+    "{{ loop }}",
+]
 ESCAPES_AT_RENDER = [
     ("{{ '{0.__class__}'.format(x) }}", "template_unsafe"),
     ("{{ '{0.__class__.__mro__}'.format_map(x) }}", "template_render_error"),
@@ -137,12 +167,14 @@ ESCAPES_AT_RENDER = [
     ("{{ '{:>999999999}'.format(x) }}", "template_too_expensive"),
     ("{{ '%999999999s'|format(x) }}", "template_too_expensive"),
     ("{{ '%999999999s' % x }}", "template_too_expensive"),
-    ("{% for a in x %}{% for b in x %}{% for c in x %}{% endfor %}{% endfor %}{% endfor %}",
-     "template_too_expensive"),
+    (
+        "{% for a in x %}{% for b in x %}{% for c in x %}{% endfor %}{% endfor %}{% endfor %}",
+        "template_too_expensive",
+    ),
     ("{% for a in x %}{{ x * 1000 }}{% endfor %}", "template_output_too_large"),
     ("{{ x.nothing }}", "template_undefined"),
     ("{{ x + 1 }}", "template_render_error"),
-]  # fmt: skip
+]
 
 
 class TestSandbox:
@@ -151,9 +183,10 @@ class TestSandbox:
         self, client: httpx.AsyncClient, owner: Member, source: str, code: str
     ) -> None:
         response = await client.post(
-            "/v1/templates", headers=owner.headers,
+            "/v1/templates",
+            headers=owner.headers,
             json=_body(template_content=source, variables=[{"name": "x"}]),
-        )  # fmt: skip
+        )
         body = problem(response, 422, code)
         assert fields(body) == ["body.template_content"]
 
@@ -162,7 +195,9 @@ class TestSandbox:
         self, client: httpx.AsyncClient, owner: Member, source: str
     ) -> None:
         response = await client.post(
-            "/v1/templates", headers=owner.headers, json=_body(template_content=source, variables=[])
+            "/v1/templates",
+            headers=owner.headers,
+            json=_body(template_content=source, variables=[]),
         )
         assert problem(response, 422)["code"] in ("template_variables_invalid", "template_unsafe")
 
@@ -173,9 +208,10 @@ class TestSandbox:
         made = await _create(client, owner, template_content=source, variables=[{"name": "x"}])
         for route in ("preview", "render"):
             response = await client.post(
-                f"/v1/templates/{made['id']}/{route}", headers=owner.headers,
+                f"/v1/templates/{made['id']}/{route}",
+                headers=owner.headers,
                 json={"variables": {"x": "x" * 50}},
-            )  # fmt: skip
+            )
             body = problem(response, 422, code)
             assert "<class" not in response.text and "__globals__" not in body["detail"]
         (count,) = sql_one(client, made["id"])
@@ -185,12 +221,22 @@ class TestSandbox:
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         source = "<p>{{ x }}</p>"
-        for content_type, expected in (("email_html", "<p>&lt;b&gt;&amp;</p>"),
-                                       ("email", "<p><b>&</p>")):  # fmt: skip
-            made = await _create(client, owner, template_content=source,
-                                 variables=[{"name": "x"}], content_type=content_type)  # fmt: skip
-            response = await client.post(f"/v1/templates/{made['id']}/preview",
-                                         headers=owner.headers, json={"variables": {"x": "<b>&"}})  # fmt: skip
+        for content_type, expected in (
+            ("email_html", "<p>&lt;b&gt;&amp;</p>"),
+            ("email", "<p><b>&</p>"),
+        ):
+            made = await _create(
+                client,
+                owner,
+                template_content=source,
+                variables=[{"name": "x"}],
+                content_type=content_type,
+            )
+            response = await client.post(
+                f"/v1/templates/{made['id']}/preview",
+                headers=owner.headers,
+                json={"variables": {"x": "<b>&"}},
+            )
             assert response.json()["text"] == expected
 
 
@@ -198,8 +244,9 @@ _DB: dict[int, DatabaseURLs] = {}
 
 
 def sql_one(client: httpx.AsyncClient, template_id: str) -> tuple[Any, ...]:
-    (row,) = sql(_DB[id(client)], "SELECT usage_count FROM content_templates WHERE id = %s",
-                 template_id)  # fmt: skip
+    (row,) = sql(
+        _DB[id(client)], "SELECT usage_count FROM content_templates WHERE id = %s", template_id
+    )
     return row
 
 
@@ -214,31 +261,41 @@ class TestRendering:
     ) -> None:
         made = await _create(client, owner)
         values = {"first_name": "Ada", "ends_on": "2026-12-31"}
-        preview = await client.post(f"/v1/templates/{made['id']}/preview",
-                                    headers=owner.headers, json={"variables": values})  # fmt: skip
+        preview = await client.post(
+            f"/v1/templates/{made['id']}/preview", headers=owner.headers, json={"variables": values}
+        )
         assert preview.status_code == 200, preview.text
-        assert preview.json() == {"template_id": made["id"], "content_type": "social_post",
-                                  "text": "Hi Ada! 10% off until 31 December",
-                                  "counted": False}  # fmt: skip
+        assert preview.json() == {
+            "template_id": made["id"],
+            "content_type": "social_post",
+            "text": "Hi Ada! 10% off until 31 December",
+            "counted": False,
+        }
         assert sql_one(client, made["id"]) == (0,)
-        rendered = await client.post(f"/v1/templates/{made['id']}/render", headers=owner.headers,
-                                     json={"variables": values | {"vip": True}})  # fmt: skip
+        rendered = await client.post(
+            f"/v1/templates/{made['id']}/render",
+            headers=owner.headers,
+            json={"variables": values | {"vip": True}},
+        )
         assert rendered.json()["text"] == "Hi Ada! 10% off (VIP) until 31 December"
         assert rendered.json()["counted"] is True
         after = (await client.get(f"/v1/templates/{made['id']}", headers=owner.headers)).json()
         assert (after["usage_count"], after["version"]) == (1, made["version"])  # no edit
 
-    async def test_each_bad_value_is_named(
-        self, client: httpx.AsyncClient, owner: Member
-    ) -> None:
+    async def test_each_bad_value_is_named(self, client: httpx.AsyncClient, owner: Member) -> None:
         made = await _create(client, owner)
         response = await client.post(
-            f"/v1/templates/{made['id']}/render", headers=owner.headers,
+            f"/v1/templates/{made['id']}/render",
+            headers=owner.headers,
             json={"variables": {"vip": "yes", "ends_on": "31/12/2026", "extra": 1}},
-        )  # fmt: skip
+        )
         body = problem(response, 422, "template_variables_invalid")
-        assert sorted(fields(body)) == ["body.variables.ends_on", "body.variables.extra",
-                                        "body.variables.first_name", "body.variables.vip"]  # fmt: skip
+        assert sorted(fields(body)) == [
+            "body.variables.ends_on",
+            "body.variables.extra",
+            "body.variables.first_name",
+            "body.variables.vip",
+        ]
         codes = {e["field"]: e["code"] for e in body["errors"]}
         assert codes["body.variables.first_name"] == "missing"
         assert codes["body.variables.vip"] == "wrong_type"
@@ -247,14 +304,22 @@ class TestRendering:
 
     @pytest.mark.parametrize(
         ("kind", "good", "bad"),
-        [("integer", 3, 3.5), ("integer", 4, True), ("number", 2.5, "2.5"), ("boolean", False, 0),
-         ("list", ["a", 1], [{"a": 1}]), ("date", "2026-02-28", "2026-02-30"), ("string", "s", 1)],
-    )  # fmt: skip
+        [
+            ("integer", 3, 3.5),
+            ("integer", 4, True),
+            ("number", 2.5, "2.5"),
+            ("boolean", False, 0),
+            ("list", ["a", 1], [{"a": 1}]),
+            ("date", "2026-02-28", "2026-02-30"),
+            ("string", "s", 1),
+        ],
+    )
     async def test_types(
         self, client: httpx.AsyncClient, owner: Member, kind: str, good: Any, bad: Any
     ) -> None:
-        made = await _create(client, owner, template_content="[{{ v }}]",
-                             variables=[{"name": "v", "type": kind}])  # fmt: skip
+        made = await _create(
+            client, owner, template_content="[{{ v }}]", variables=[{"name": "v", "type": kind}]
+        )
         url = f"/v1/templates/{made['id']}/preview"
         ok = await client.post(url, headers=owner.headers, json={"variables": {"v": good}})
         assert ok.status_code == 200, ok.text
@@ -265,9 +330,13 @@ class TestRendering:
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         made = await _create(client, owner, is_active=False, template_content="hi", variables=[])
-        preview = await client.post(f"/v1/templates/{made['id']}/preview", headers=owner.headers, json={})
+        preview = await client.post(
+            f"/v1/templates/{made['id']}/preview", headers=owner.headers, json={}
+        )
         assert preview.json()["text"] == "hi"
-        render = await client.post(f"/v1/templates/{made['id']}/render", headers=owner.headers, json={})
+        render = await client.post(
+            f"/v1/templates/{made['id']}/render", headers=owner.headers, json={}
+        )
         problem(render, 409, "template_inactive")
 
     async def test_concurrent_renders_each_count(
@@ -275,8 +344,9 @@ class TestRendering:
     ) -> None:
         made = await _create(client, owner, template_content="hi", variables=[])
         url = f"/v1/templates/{made['id']}/render"
-        answers = await asyncio.gather(*(client.post(url, headers=owner.headers, json={})
-                                         for _ in range(8)))  # fmt: skip
+        answers = await asyncio.gather(
+            *(client.post(url, headers=owner.headers, json={}) for _ in range(8))
+        )
         assert [a.status_code for a in answers] == [200] * 8
         assert sql_one(client, made["id"]) == (8,)
 
@@ -287,15 +357,17 @@ class TestChanges:
     ) -> None:
         made = await _create(client, owner)
         url = f"/v1/templates/{made['id']}"
-        first = await client.patch(url, headers={**owner.headers, "If-Match": '"1"'},
-                                   json={"name": "Renamed"})  # fmt: skip
+        first = await client.patch(
+            url, headers={**owner.headers, "If-Match": '"1"'}, json={"name": "Renamed"}
+        )
         assert first.status_code == 200, first.text
         assert (first.json()["name"], first.json()["version"]) == ("Renamed", 2)
         assert first.headers["ETag"] == '"2"'
         stale = await client.patch(url, headers=owner.headers, json={"name": "Late", "version": 1})
         assert problem(stale, 409, "version_conflict")["current_version"] == 2
-        stale_header = await client.patch(url, headers={**owner.headers, "If-Match": "1"},
-                                          json={"name": "Late"})  # fmt: skip
+        stale_header = await client.patch(
+            url, headers={**owner.headers, "If-Match": "1"}, json={"name": "Late"}
+        )
         problem(stale_header, 409, "version_conflict")
         missing = await client.patch(url, headers=owner.headers, json={"name": "No version"})
         assert fields(problem(missing, 422)) == ["body.version"]
@@ -306,16 +378,18 @@ class TestChanges:
     ) -> None:
         made = await _create(client, owner)
         response = await client.patch(
-            f"/v1/templates/{made['id']}", headers=owner.headers,
+            f"/v1/templates/{made['id']}",
+            headers=owner.headers,
             json={"template_content": "{{ first_name }} {{ surname }}", "version": 1},
-        )  # fmt: skip
+        )
         assert problem(response, 422, "template_variables_invalid")["undeclared_variables"] == [
             "surname"
         ]
         dropped = await client.patch(
-            f"/v1/templates/{made['id']}", headers=owner.headers,
+            f"/v1/templates/{made['id']}",
+            headers=owner.headers,
             json={"variables": [{"name": "first_name"}], "version": 1},
-        )  # fmt: skip
+        )
         assert problem(dropped, 422)["undeclared_variables"] == ["ends_on", "offer", "vip"]
 
     async def test_delete_is_soft_and_hides_the_template(
@@ -327,7 +401,9 @@ class TestChanges:
         problem(stale, 409, "version_conflict")
         assert (await client.delete(url, headers=owner.headers)).status_code == 204
         problem(await client.get(url, headers=owner.headers), 404, "template_not_found")
-        (deleted_by,) = sql(db, "SELECT deleted_by FROM content_templates WHERE id = %s", made["id"])[0]
+        (deleted_by,) = sql(
+            db, "SELECT deleted_by FROM content_templates WHERE id = %s", made["id"]
+        )[0]
         assert deleted_by == owner.user_id
 
     async def test_the_list_is_the_account_s_own_newest_first(
@@ -339,8 +415,9 @@ class TestChanges:
         await _create(client, other, name="someone else's")
         page = (await client.get("/v1/templates?limit=1", headers=owner.headers)).json()
         assert [t["id"] for t in page["items"]] == [second["id"]]
-        rest = await client.get(f"/v1/templates?cursor={page['next_cursor']}",
-                                headers=owner.headers)  # fmt: skip
+        rest = await client.get(
+            f"/v1/templates?cursor={page['next_cursor']}", headers=owner.headers
+        )
         assert [t["id"] for t in rest.json()["items"]] == [first["id"]]
 
 
@@ -349,20 +426,30 @@ class TestPublicTemplates:
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         editor = new_member(db, owner.account_id, "editor")
-        refused = await client.post("/v1/templates", headers=editor.headers,
-                                    json=_body(is_public=True))  # fmt: skip
+        refused = await client.post(
+            "/v1/templates", headers=editor.headers, json=_body(is_public=True)
+        )
         problem(refused, 403, "template_publish_forbidden")
         made = await _create(client, editor)
-        publish = await client.patch(f"/v1/templates/{made['id']}", headers=editor.headers,
-                                     json={"is_public": True, "version": 1})  # fmt: skip
+        publish = await client.patch(
+            f"/v1/templates/{made['id']}",
+            headers=editor.headers,
+            json={"is_public": True, "version": 1},
+        )
         problem(publish, 403, "template_publish_forbidden")
         admin = new_member(db, owner.account_id, "admin")
-        done = await client.patch(f"/v1/templates/{made['id']}", headers=admin.headers,
-                                  json={"is_public": True, "version": 1})  # fmt: skip
+        done = await client.patch(
+            f"/v1/templates/{made['id']}",
+            headers=admin.headers,
+            json={"is_public": True, "version": 1},
+        )
         assert done.json()["is_public"] is True
         key = new_key(db, owner.account_id, ["content:write"])
-        problem(await client.post("/v1/templates", headers=key.headers, json=_body(is_public=True)),
-                403, "template_publish_forbidden")  # fmt: skip
+        problem(
+            await client.post("/v1/templates", headers=key.headers, json=_body(is_public=True)),
+            403,
+            "template_publish_forbidden",
+        )
 
     async def test_another_account_reads_and_renders_a_public_template_but_cannot_change_it(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
@@ -379,19 +466,30 @@ class TestPublicTemplates:
             t["id"] for t in (await client.get("/v1/templates", headers=b.headers)).json()["items"]
         ]
         rendered = await client.post(
-            f"/v1/templates/{public['id']}/render", headers=b.headers,
+            f"/v1/templates/{public['id']}/render",
+            headers=b.headers,
             json={"variables": {"first_name": "Bo", "ends_on": "2026-01-02"}},
-        )  # fmt: skip
+        )
         assert rendered.json()["counted"] is False  # B cannot write A's row
-        change = await client.patch(f"/v1/templates/{public['id']}", headers=b.headers,
-                                    json={"name": "taken", "version": 1})  # fmt: skip
+        change = await client.patch(
+            f"/v1/templates/{public['id']}", headers=b.headers, json={"name": "taken", "version": 1}
+        )
         problem(change, 403, "template_read_only")
-        problem(await client.delete(f"/v1/templates/{public['id']}", headers=b.headers),
-                403, "template_read_only")  # fmt: skip
-        problem(await client.get(f"/v1/templates/{private['id']}", headers=b.headers),
-                404, "template_not_found")  # fmt: skip
-        (row,) = sql(db, "SELECT name, deleted_at, usage_count FROM content_templates "
-                         "WHERE id = %s", public["id"])  # fmt: skip
+        problem(
+            await client.delete(f"/v1/templates/{public['id']}", headers=b.headers),
+            403,
+            "template_read_only",
+        )
+        problem(
+            await client.get(f"/v1/templates/{private['id']}", headers=b.headers),
+            404,
+            "template_not_found",
+        )
+        (row,) = sql(
+            db,
+            "SELECT name, deleted_at, usage_count FROM content_templates WHERE id = %s",
+            public["id"],
+        )
         assert row == (public["name"], None, 0)
 
 
@@ -405,20 +503,30 @@ class TestRowLevelSecurity:
         a, b = new_account(db), new_account(db)
         ids = {}
         for name, public in (("public", True), ("private", False)):
-            (ids[name],) = sql(db, "INSERT INTO content_templates (account_id, name, content_type, "
-                                   "template_content, is_public) VALUES (%s, %s, 'post', 'x', %s) "
-                                   "RETURNING id", a, name, public)[0]  # fmt: skip
+            (ids[name],) = sql(
+                db,
+                "INSERT INTO content_templates (account_id, name, content_type, "
+                "template_content, is_public) VALUES (%s, %s, 'post', 'x', %s) "
+                "RETURNING id",
+                a,
+                name,
+                public,
+            )[0]
         with bootstrap.connect(db.app) as conn:
             conn.execute("SELECT set_config('app.current_account_id', %s, false)", (str(b),))
             rows = conn.execute("SELECT name FROM content_templates WHERE account_id = %s", (a,))
             seen = {row[0] for row in rows}
             assert seen == {"public"}
-            for statement in ("UPDATE content_templates SET name = 'taken' WHERE account_id = %s",
-                              "DELETE FROM content_templates WHERE account_id = %s"):  # fmt: skip
+            for statement in (
+                "UPDATE content_templates SET name = 'taken' WHERE account_id = %s",
+                "DELETE FROM content_templates WHERE account_id = %s",
+            ):
                 assert conn.execute(statement, (a,)).rowcount == 0
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute("INSERT INTO content_templates (account_id, name, content_type, "
-                             "template_content, is_public) VALUES (%s, 'forged', 'post', 'x', true)",
-                             (a,))  # fmt: skip
+                conn.execute(
+                    "INSERT INTO content_templates (account_id, name, content_type, "
+                    "template_content, is_public) VALUES (%s, 'forged', 'post', 'x', true)",
+                    (a,),
+                )
         names = sql(db, "SELECT name FROM content_templates WHERE account_id = %s ORDER BY name", a)
         assert names == [("private",), ("public",)]

@@ -17,16 +17,24 @@ from tests.support.identity import Member, new_account, new_member
 
 
 def new_post(db: DatabaseURLs, member: Member) -> str:
-    ((post,),) = sql(db, "INSERT INTO scheduled_posts (account_id, user_id, content) "
-                         "VALUES (%s, %s, 'Launch day') RETURNING id",
-                     member.account_id, member.user_id)  # fmt: skip
+    ((post,),) = sql(
+        db,
+        "INSERT INTO scheduled_posts (account_id, user_id, content) "
+        "VALUES (%s, %s, 'Launch day') RETURNING id",
+        member.account_id,
+        member.user_id,
+    )
     return str(post)
 
 
 def new_email_campaign(db: DatabaseURLs, member: Member) -> str:
-    ((campaign,),) = sql(db, "INSERT INTO email_campaigns (account_id, user_id, name) "
-                             "VALUES (%s, %s, 'Newsletter') RETURNING id",
-                         member.account_id, member.user_id)  # fmt: skip
+    ((campaign,),) = sql(
+        db,
+        "INSERT INTO email_campaigns (account_id, user_id, name) "
+        "VALUES (%s, %s, 'Newsletter') RETURNING id",
+        member.account_id,
+        member.user_id,
+    )
     return str(campaign)
 
 
@@ -35,27 +43,45 @@ def owner(db: DatabaseURLs) -> Member:
     return new_member(db, new_account(db), "owner")
 
 
-async def _variant(client: httpx.AsyncClient, member: Member, parent: tuple[str, str],
-                   name: str = "A") -> dict[str, Any]:  # fmt: skip
-    response = await client.post("/v1/variants", headers=member.headers, json={
-        "parent_content_type": parent[0], "parent_content_id": parent[1],
-        "variant_name": name, "variant_content": f"Text {name}"})  # fmt: skip
+async def _variant(
+    client: httpx.AsyncClient, member: Member, parent: tuple[str, str], name: str = "A"
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/variants",
+        headers=member.headers,
+        json={
+            "parent_content_type": parent[0],
+            "parent_content_id": parent[1],
+            "variant_name": name,
+            "variant_content": f"Text {name}",
+        },
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-async def _split(client: httpx.AsyncClient, member: Member, parent: tuple[str, str],
-                 shares: list[tuple[str, Any]]) -> httpx.Response:  # fmt: skip
-    return await client.put("/v1/variants/split", headers=member.headers, json={
-        "parent_content_type": parent[0], "parent_content_id": parent[1],
-        "split": [{"variant_id": v, "traffic_percent": p} for v, p in shares]})  # fmt: skip
+async def _split(
+    client: httpx.AsyncClient,
+    member: Member,
+    parent: tuple[str, str],
+    shares: list[tuple[str, Any]],
+) -> httpx.Response:
+    return await client.put(
+        "/v1/variants/split",
+        headers=member.headers,
+        json={
+            "parent_content_type": parent[0],
+            "parent_content_id": parent[1],
+            "split": [{"variant_id": v, "traffic_percent": p} for v, p in shares],
+        },
+    )
 
 
-async def _count(client: httpx.AsyncClient, member: Member, variant: str,
-                 **counts: int) -> httpx.Response:  # fmt: skip
-    return await client.post(f"/v1/variants/{variant}/counts", headers=member.headers,
-                             json=counts)  # fmt: skip
+async def _count(
+    client: httpx.AsyncClient, member: Member, variant: str, **counts: int
+) -> httpx.Response:
+    return await client.post(f"/v1/variants/{variant}/counts", headers=member.headers, json=counts)
 
 
 class TestParents:
@@ -76,23 +102,38 @@ class TestParents:
         other = new_member(db, new_account(db))
         theirs = new_post(db, other) if kind == "post" else new_email_campaign(db, other)
         for parent_id in (theirs, "999999", str(uuid.uuid4()), "not-an-id"):
-            response = await client.post("/v1/variants", headers=owner.headers, json={
-                "parent_content_type": kind, "parent_content_id": parent_id,
-                "variant_name": "A", "variant_content": "x"})  # fmt: skip
+            response = await client.post(
+                "/v1/variants",
+                headers=owner.headers,
+                json={
+                    "parent_content_type": kind,
+                    "parent_content_id": parent_id,
+                    "variant_name": "A",
+                    "variant_content": "x",
+                },
+            )
             body = problem(response, 404, "variant_parent_not_found")
             assert fields(body) == ["body.parent_content_id"]
             assert parent_id in body["detail"]
-        assert sql(db, "SELECT count(*) FROM content_variants WHERE account_id = %s",
-                   owner.account_id) == [(0,)]  # fmt: skip
+        assert sql(
+            db, "SELECT count(*) FROM content_variants WHERE account_id = %s", owner.account_id
+        ) == [(0,)]
 
     async def test_a_deleted_post_is_no_parent(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         post = new_post(db, owner)
         sql(db, "UPDATE scheduled_posts SET deleted_at = now() WHERE id = %s", int(post))
-        response = await client.post("/v1/variants", headers=owner.headers, json={
-            "parent_content_type": "post", "parent_content_id": post,
-            "variant_name": "A", "variant_content": "x"})  # fmt: skip
+        response = await client.post(
+            "/v1/variants",
+            headers=owner.headers,
+            json={
+                "parent_content_type": "post",
+                "parent_content_id": post,
+                "variant_name": "A",
+                "variant_content": "x",
+            },
+        )
         problem(response, 404, "variant_parent_not_found")
 
     async def test_list_update_and_delete(
@@ -101,16 +142,29 @@ class TestParents:
         parent = ("post", new_post(db, owner))
         a = await _variant(client, owner, parent, "A")
         b = await _variant(client, owner, parent, "B")
-        listed = await client.get("/v1/variants", headers=owner.headers, params={
-            "parent_content_type": parent[0], "parent_content_id": parent[1]})  # fmt: skip
+        listed = await client.get(
+            "/v1/variants",
+            headers=owner.headers,
+            params={"parent_content_type": parent[0], "parent_content_id": parent[1]},
+        )
         assert [v["id"] for v in listed.json()["items"]] == [a["id"], b["id"]]
-        changed = await client.patch(f"/v1/variants/{a['id']}", headers=owner.headers,
-                                     json={"variant_content": "New text", "engagement_score": 1.5})  # fmt: skip
+        changed = await client.patch(
+            f"/v1/variants/{a['id']}",
+            headers=owner.headers,
+            json={"variant_content": "New text", "engagement_score": 1.5},
+        )
         assert (changed.json()["variant_content"], changed.json()["engagement_score"]) == (
-            "New text", 1.5)
-        assert (await client.delete(f"/v1/variants/{b['id']}", headers=owner.headers)).status_code == 204
-        problem(await client.get(f"/v1/variants/{b['id']}", headers=owner.headers), 404,
-                "variant_not_found")  # fmt: skip
+            "New text",
+            1.5,
+        )
+        assert (
+            await client.delete(f"/v1/variants/{b['id']}", headers=owner.headers)
+        ).status_code == 204
+        problem(
+            await client.get(f"/v1/variants/{b['id']}", headers=owner.headers),
+            404,
+            "variant_not_found",
+        )
 
 
 class TestSplit:
@@ -122,23 +176,42 @@ class TestSplit:
         response = await _split(client, owner, parent, [(a, 33.33), (b, 33.33), (c, 33.34)])
         assert response.status_code == 200, response.text
         assert [(v["traffic_percent"], v["is_active"]) for v in response.json()["items"]] == [
-            (33.33, True), (33.33, True), (33.34, True)]
+            (33.33, True),
+            (33.33, True),
+            (33.34, True),
+        ]
         again = await _split(client, owner, parent, [(a, 50), (c, 50)])
         assert [(v["traffic_percent"], v["is_active"]) for v in again.json()["items"]] == [
-            (50, True), (0, False), (50, True)]
+            (50, True),
+            (0, False),
+            (50, True),
+        ]
 
-    @pytest.mark.parametrize("shares", [[("a", 50), ("b", 49.99)], [("a", 60), ("b", 60)],
-                                        [("a", 100.01)], [("a", 0), ("b", 100)]])  # fmt: skip
+    @pytest.mark.parametrize(
+        "shares",
+        [
+            [("a", 50), ("b", 49.99)],
+            [("a", 60), ("b", 60)],
+            [("a", 100.01)],
+            [("a", 0), ("b", 100)],
+        ],
+    )
     async def test_a_split_not_summing_to_100_changes_nothing(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs, shares: list[Any]
     ) -> None:
         parent = ("post", new_post(db, owner))
         ids = {n: (await _variant(client, owner, parent, n))["id"] for n in "ab"}
-        assert (await _split(client, owner, parent, [(ids["a"], 50), (ids["b"], 50)])).status_code == 200
+        assert (
+            await _split(client, owner, parent, [(ids["a"], 50), (ids["b"], 50)])
+        ).status_code == 200
         response = await _split(client, owner, parent, [(ids[n], p) for n, p in shares])
         problem(response, 422)
-        rows = sql(db, "SELECT traffic_percent, is_active FROM content_variants "
-                       "WHERE account_id = %s ORDER BY variant_name", owner.account_id)  # fmt: skip
+        rows = sql(
+            db,
+            "SELECT traffic_percent, is_active FROM content_variants "
+            "WHERE account_id = %s ORDER BY variant_name",
+            owner.account_id,
+        )
         assert [(float(p), active) for p, active in rows] == [(50, True), (50, True)]
 
     async def test_the_sum_and_bad_ids_are_named(
@@ -159,8 +232,9 @@ class TestSplit:
         parent = ("post", new_post(db, owner))
         a = (await _variant(client, owner, parent))["id"]
         await _split(client, owner, parent, [(a, 100)])
-        problem(await client.delete(f"/v1/variants/{a}", headers=owner.headers), 409,
-                "variant_in_split")  # fmt: skip
+        problem(
+            await client.delete(f"/v1/variants/{a}", headers=owner.headers), 409, "variant_in_split"
+        )
 
 
 class TestCounters:
@@ -182,8 +256,9 @@ class TestCounters:
             *(_count(client, owner, a, impressions=1, clicks=1, conversions=1) for _ in range(20))
         )
         assert [r.status_code for r in answers] == [200] * 20
-        assert sql(db, "SELECT impressions, clicks, conversions FROM content_variants "
-                       "WHERE id = %s", a) == [(20, 20, 20)]  # fmt: skip
+        assert sql(
+            db, "SELECT impressions, clicks, conversions FROM content_variants WHERE id = %s", a
+        ) == [(20, 20, 20)]
 
     async def test_a_counter_never_overflows(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
@@ -194,8 +269,13 @@ class TestCounters:
 
 
 class TestWinner:
-    async def _test(self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs,
-                    arms: list[tuple[int, int]]) -> tuple[tuple[str, str], list[str]]:  # fmt: skip
+    async def _test(
+        self,
+        client: httpx.AsyncClient,
+        owner: Member,
+        db: DatabaseURLs,
+        arms: list[tuple[int, int]],
+    ) -> tuple[tuple[str, str], list[str]]:
         parent = ("email_campaign", new_email_campaign(db, owner))
         ids = [(await _variant(client, owner, parent, f"V{i}"))["id"] for i in range(len(arms))]
         share = 100 / len(arms)
@@ -210,8 +290,11 @@ class TestWinner:
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         parent, (a, b) = await self._test(client, owner, db, [(1000, 100), (1000, 130)])
-        analysis = await client.get("/v1/variants/analysis", headers=owner.headers, params={
-            "parent_content_type": parent[0], "parent_content_id": parent[1]})  # fmt: skip
+        analysis = await client.get(
+            "/v1/variants/analysis",
+            headers=owner.headers,
+            params={"parent_content_type": parent[0], "parent_content_id": parent[1]},
+        )
         stats = analysis.json()
         assert (stats["decision"], stats["candidate"]) == ("significant", b)
         (comparison,) = stats["comparisons"]
@@ -220,15 +303,23 @@ class TestWinner:
         assert comparison["p_value"] == pytest.approx(0.0355, abs=1e-4)
         declared = await client.post(f"/v1/variants/{b}/declare-winner", headers=owner.headers)
         assert declared.status_code == 200, declared.text
-        assert (declared.json()["variant"]["is_winner"],
-                declared.json()["variant"]["traffic_percent"]) == (True, 100)  # fmt: skip
-        rows = sql(db, "SELECT id::text, is_winner, is_active, traffic_percent FROM "
-                       "content_variants WHERE account_id = %s ORDER BY variant_name",
-                   owner.account_id)  # fmt: skip
+        assert (
+            declared.json()["variant"]["is_winner"],
+            declared.json()["variant"]["traffic_percent"],
+        ) == (True, 100)
+        rows = sql(
+            db,
+            "SELECT id::text, is_winner, is_active, traffic_percent FROM "
+            "content_variants WHERE account_id = %s ORDER BY variant_name",
+            owner.account_id,
+        )
         assert [(r[1], r[2], float(r[3])) for r in rows] == [(False, False, 0), (True, True, 100)]
-        events = sql(db, "SELECT event_data->>'variant_id', event_data->>'metric' FROM domain_events "
-                         "WHERE account_id = %s AND event_type = 'variant.winner_declared'",
-                     owner.account_id)  # fmt: skip
+        events = sql(
+            db,
+            "SELECT event_data->>'variant_id', event_data->>'metric' FROM domain_events "
+            "WHERE account_id = %s AND event_type = 'variant.winner_declared'",
+            owner.account_id,
+        )
         assert events == [(b, "conversions")]
         again = await client.post(f"/v1/variants/{a}/declare-winner", headers=owner.headers)
         problem(again, 409, "winner_already_declared")
@@ -237,25 +328,32 @@ class TestWinner:
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         # 10.0 % against 11.5 %: pooled 0.1075, se 0.013852, z = 1.0829, p = 0.2789
-        _, (a, b) = await self._test(client, owner, db, [(1000, 100), (1000, 115)])
+        _, (_a, b) = await self._test(client, owner, db, [(1000, 100), (1000, 115)])
         response = await client.post(f"/v1/variants/{b}/declare-winner", headers=owner.headers)
         body = problem(response, 409, "winner_not_significant")
         analysis = body["analysis"]
         assert analysis["decision"] == "not_significant"
         assert analysis["comparisons"][0]["p_value"] == pytest.approx(0.2789, abs=1e-4)
         assert "not below 0.05" in analysis["reason"]
-        looser = await client.post(f"/v1/variants/{b}/declare-winner", headers=owner.headers,
-                                   json={"level": 0.2})  # fmt: skip
+        looser = await client.post(
+            f"/v1/variants/{b}/declare-winner", headers=owner.headers, json={"level": 0.2}
+        )
         problem(looser, 409, "winner_not_significant")
-        assert sql(db, "SELECT count(*) FROM content_variants WHERE account_id = %s AND "
-                       "is_winner", owner.account_id) == [(0,)]  # fmt: skip
+        assert sql(
+            db,
+            "SELECT count(*) FROM content_variants WHERE account_id = %s AND is_winner",
+            owner.account_id,
+        ) == [(0,)]
 
     async def test_the_worse_arm_never_wins(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
         _, (a, _b) = await self._test(client, owner, db, [(1000, 100), (1000, 200)])
-        body = problem(await client.post(f"/v1/variants/{a}/declare-winner",
-                                         headers=owner.headers), 409, "winner_not_significant")  # fmt: skip
+        body = problem(
+            await client.post(f"/v1/variants/{a}/declare-winner", headers=owner.headers),
+            409,
+            "winner_not_significant",
+        )
         assert "does not have a higher rate" in body["analysis"]["reason"]
 
     async def test_a_large_gap_on_a_small_sample_is_no_winner(
@@ -263,8 +361,9 @@ class TestWinner:
     ) -> None:
         # 1 of 20 against 9 of 20: a big gap, but 10 conversions in all (n·p = 5 per arm)
         _, (_a, b) = await self._test(client, owner, db, [(20, 1), (20, 9)])
-        body = problem(await client.post(f"/v1/variants/{b}/declare-winner",
-                                         headers=owner.headers), 409)  # fmt: skip
+        body = problem(
+            await client.post(f"/v1/variants/{b}/declare-winner", headers=owner.headers), 409
+        )
         assert body["analysis"]["decision"] == "insufficient_sample"
 
     async def test_three_arms_share_the_level(
@@ -273,9 +372,15 @@ class TestWinner:
         # C beats A (z = 3.069, p = 0.0021) but not B (z = 1.9947, p = 0.0461: below 0.05,
         # not below 0.025, the level split between the two comparisons)
         parent, (_a, _b, c) = await self._test(
-            client, owner, db, [(1000, 100), (1000, 115), (1000, 145)])  # fmt: skip
-        stats = (await client.get("/v1/variants/analysis", headers=owner.headers, params={
-            "parent_content_type": parent[0], "parent_content_id": parent[1]})).json()  # fmt: skip
+            client, owner, db, [(1000, 100), (1000, 115), (1000, 145)]
+        )
+        stats = (
+            await client.get(
+                "/v1/variants/analysis",
+                headers=owner.headers,
+                params={"parent_content_type": parent[0], "parent_content_id": parent[1]},
+            )
+        ).json()
         assert (stats["candidate"], stats["comparison_level"]) == (c, 0.025)
         assert [cmp["significant"] for cmp in stats["comparisons"]] == [True, False]
         assert stats["decision"] == "not_significant"

@@ -108,8 +108,15 @@ def analyse(
 ) -> Analysis:
     """Whether ``candidate`` (else the arm with the highest rate) beats every other arm."""
     if len(arms) < 2:
-        return Analysis(metric, level, level, arms, candidate, decision="not_significant",
-                        reason="an A/B test needs at least two arms")  # fmt: skip
+        return Analysis(
+            metric,
+            level,
+            level,
+            arms,
+            candidate,
+            decision="not_significant",
+            reason="an A/B test needs at least two arms",
+        )
     comparison_level = level / (len(arms) - 1)
     chosen = (
         next(arm for arm in arms if arm.variant_id == candidate)
@@ -120,37 +127,60 @@ def analyse(
         _compare(chosen, other, comparison_level) for other in arms if other is not chosen
     ]
     if not all(c.sample_ok for c in comparisons):
-        decision, reason = "insufficient_sample", (
-            f"each arm needs n·p >= {MIN_EXPECTED} and n·(1-p) >= {MIN_EXPECTED} "
-            "(p the pooled rate) before the normal approximation holds"
+        decision, reason = (
+            "insufficient_sample",
+            (
+                f"each arm needs n·p >= {MIN_EXPECTED} and n·(1-p) >= {MIN_EXPECTED} "
+                "(p the pooled rate) before the normal approximation holds"
+            ),
         )
     elif all(c.significant for c in comparisons):
-        decision, reason = "significant", (
-            f"{chosen.name} converts better than every other arm, each p-value below "
-            f"{comparison_level:.4g}"
+        decision, reason = (
+            "significant",
+            (
+                f"{chosen.name} converts better than every other arm, each p-value below "
+                f"{comparison_level:.4g}"
+            ),
         )
     else:
-        decision, reason = "not_significant", "; ".join(
-            c.reason for c in comparisons if not c.significant
+        decision, reason = (
+            "not_significant",
+            "; ".join(c.reason for c in comparisons if not c.significant),
         )
-    return Analysis(metric, level, comparison_level, arms, chosen.variant_id, comparisons,
-                    decision, reason)  # fmt: skip
+    return Analysis(
+        metric, level, comparison_level, arms, chosen.variant_id, comparisons, decision, reason
+    )
 
 
 def _compare(candidate: Arm, other: Arm, level: float) -> Comparison:
     test = two_proportion_z_test(candidate, other)
     if not test.sample_ok or test.z is None or test.p_value is None:
-        return Comparison(other.variant_id, test.pooled_rate, 0.0, None, None, False, False,
-                          f"too few impressions or outcomes against {other.name}")  # fmt: skip
+        return Comparison(
+            other.variant_id,
+            test.pooled_rate,
+            0.0,
+            None,
+            None,
+            False,
+            False,
+            f"too few impressions or outcomes against {other.name}",
+        )
     if test.z <= 0:
         reason = f"{candidate.name} does not have a higher rate than {other.name}"
         significant = False
     elif test.p_value >= level:
-        reason = (f"against {other.name}: p-value {test.p_value:.4g} is not below "
-                  f"{level:.4g}")  # fmt: skip
+        reason = f"against {other.name}: p-value {test.p_value:.4g} is not below {level:.4g}"
         significant = False
     else:
         reason = f"against {other.name}: p-value {test.p_value:.4g} < {level:.4g}"
         significant = True
-    return Comparison(other.variant_id, test.pooled_rate, test.standard_error, test.z,
-                      test.p_value, True, significant, reason)  # fmt: skip
+    return Comparison(
+        other.variant_id,
+        test.pooled_rate,
+        test.standard_error,
+        test.z,
+        test.p_value,
+        True,
+        significant,
+        reason,
+    )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-
 # --- templates and A/B variants (h-templates) ------------------------------------------------
+from typing import Any
 
-from typing import Any  # noqa: E402
-
-from markettina.kernel.errors import (  # noqa: E402
+from markettina.kernel.errors import (
     Conflict,
     FieldError,
     Forbidden,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 # --- A/B variants (h-templates) ----------------------------------------------------------------
+import uuid
+from typing import ClassVar
 
-import uuid  # noqa: E402
-from typing import ClassVar  # noqa: E402
-
-from markettina.kernel.events import Event  # noqa: E402
+from markettina.kernel.events import Event
 
 
 class VariantWinnerDeclared(Event):

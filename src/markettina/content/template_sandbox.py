@@ -123,7 +123,7 @@ class MarkettinaSandbox(ImmutableSandboxedEnvironment):
         _refuse_big_format(left)
         return operator.mod(left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _refuse_big_arguments(args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
@@ -246,9 +246,7 @@ def render(source: str, values: dict[str, Any], *, html: bool) -> str:
     inspect(source)
     env = _HTML if html else _TEXT
     tree = _bound_loops(_parse(source))
-    template = env.template_class.from_code(
-        env, env.compile(tree), env.make_globals(None), None
-    )
+    template = env.template_class.from_code(env, env.compile(tree), env.make_globals(None), None)
     token = _budget.set(_Budget())
     pieces: list[str] = []
     size = 0
@@ -279,4 +277,3 @@ def render(source: str, values: dict[str, Any], *, html: bool) -> str:
 def _first_line(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text.splitlines()[0][:300] if text else type(exc).__name__
-

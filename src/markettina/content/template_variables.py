@@ -65,15 +65,21 @@ def check_declarations(declarations: list[dict[str, Any]], used: Iterable[str]) 
     for index, declaration in enumerate(declarations):
         name = declaration["name"]
         if name in seen:
-            errors.append(FieldError(f"body.variables.{index}.name",
-                                     f"{name} is declared twice", "duplicate"))  # fmt: skip
+            errors.append(
+                FieldError(f"body.variables.{index}.name", f"{name} is declared twice", "duplicate")
+            )
         seen.add(name)
         default = declaration.get("default")
         if default is None:
             continue
         if declaration.get("required", True):
-            errors.append(FieldError(f"body.variables.{index}.default",
-                                     "a required variable has no default", "invalid"))  # fmt: skip
+            errors.append(
+                FieldError(
+                    f"body.variables.{index}.default",
+                    "a required variable has no default",
+                    "invalid",
+                )
+            )
             continue
         _, problem = _convert(declaration.get("type", "string"), default)
         if problem is not None:
@@ -115,8 +121,7 @@ def values_for(declarations: list[dict[str, Any]], given: Mapping[str, Any]) -> 
             continue
         value, problem = _convert(kind, given[name])
         if problem is not None:
-            errors.append(FieldError(f"body.variables.{name}", f"{problem} ({kind})",
-                                     "wrong_type"))  # fmt: skip
+            errors.append(FieldError(f"body.variables.{name}", f"{problem} ({kind})", "wrong_type"))
         values[name] = value
     if errors:
         raise TemplateVariablesInvalid("the variables do not match the template", errors=errors)

@@ -38,12 +38,22 @@ from .schemas.templates import TemplateCreate, TemplateUpdate
 PUBLISH_PERMISSION = "account:update"
 
 _LISTED = (
-    ContentTemplate.id, ContentTemplate.name, ContentTemplate.description,
-    ContentTemplate.content_type, ContentTemplate.platform, ContentTemplate.template_content,
-    ContentTemplate.variables, ContentTemplate.tone_of_voice, ContentTemplate.target_audience,
-    ContentTemplate.usage_count, ContentTemplate.is_active, ContentTemplate.is_public,
-    ContentTemplate.created_at, ContentTemplate.updated_at, ContentTemplate.version,
-)  # fmt: skip
+    ContentTemplate.id,
+    ContentTemplate.name,
+    ContentTemplate.description,
+    ContentTemplate.content_type,
+    ContentTemplate.platform,
+    ContentTemplate.template_content,
+    ContentTemplate.variables,
+    ContentTemplate.tone_of_voice,
+    ContentTemplate.target_audience,
+    ContentTemplate.usage_count,
+    ContentTemplate.is_active,
+    ContentTemplate.is_public,
+    ContentTemplate.created_at,
+    ContentTemplate.updated_at,
+    ContentTemplate.version,
+)
 
 # the acting account's templates, newest first (the columns of TemplateOut, in its order)
 LISTED_PAGE = NewestFirst(

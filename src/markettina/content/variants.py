@@ -74,9 +74,11 @@ async def create_variant(
     session: AsyncSession, *, account_id: uuid.UUID, fields: VariantCreate
 ) -> ContentVariant:
     parent_id = await check_parent(
-        session, account_id=account_id, parent_type=fields.parent_content_type,
+        session,
+        account_id=account_id,
+        parent_type=fields.parent_content_type,
         parent_id=fields.parent_content_id,
-    )  # fmt: skip
+    )
     variant = ContentVariant(
         account_id=account_id,
         parent_content_type=fields.parent_content_type,
@@ -97,16 +99,23 @@ async def list_variants(
 ) -> list[ContentVariant]:
     """The parent's variants, oldest first (a test has a handful)."""
     canonical = await check_parent(
-        session, account_id=account_id, parent_type=parent_type, parent_id=parent_id,
+        session,
+        account_id=account_id,
+        parent_type=parent_type,
+        parent_id=parent_id,
         field="query.parent_content_id",
-    )  # fmt: skip
+    )
     return await _of_parent(session, account_id, parent_type, canonical)
 
 
 async def _of_parent(
-    session: AsyncSession, account_id: uuid.UUID, parent_type: str, parent_id: str,
-    *, lock: bool = False,
-) -> list[ContentVariant]:  # fmt: skip
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    parent_type: str,
+    parent_id: str,
+    *,
+    lock: bool = False,
+) -> list[ContentVariant]:
     query = (
         select(ContentVariant)
         .where(
@@ -157,8 +166,9 @@ async def delete_variant(
     session: AsyncSession, *, account_id: uuid.UUID, variant_id: uuid.UUID
 ) -> None:
     variant = await get_variant(session, account_id=account_id, variant_id=variant_id)
-    siblings = await _of_parent(session, account_id, variant.parent_content_type,
-                                variant.parent_content_id, lock=True)  # fmt: skip
+    siblings = await _of_parent(
+        session, account_id, variant.parent_content_type, variant.parent_content_id, lock=True
+    )
     mine = next(v for v in siblings if v.id == variant.id)
     if mine.is_active and mine.traffic_percent > 0:
         raise Conflict(
@@ -175,11 +185,14 @@ async def set_split(
     """Make the listed variants the parent's active ones with these percentages, the
     others inactive with 0 %, all at once."""
     parent_id = await check_parent(
-        session, account_id=account_id, parent_type=split.parent_content_type,
+        session,
+        account_id=account_id,
+        parent_type=split.parent_content_type,
         parent_id=split.parent_content_id,
-    )  # fmt: skip
-    variants = await _of_parent(session, account_id, split.parent_content_type, parent_id,
-                                lock=True)  # fmt: skip
+    )
+    variants = await _of_parent(
+        session, account_id, split.parent_content_type, parent_id, lock=True
+    )
     known = {v.id for v in variants}
     errors: list[FieldError] = []
     seen: set[uuid.UUID] = set()
@@ -192,8 +205,11 @@ async def set_split(
         seen.add(share.variant_id)
     total = sum((share.traffic_percent for share in split.split), Decimal(0))
     if total != HUNDRED:
-        errors.append(FieldError("body.split", f"the percentages sum to {total}, not 100",
-                                 "traffic_split_invalid"))  # fmt: skip
+        errors.append(
+            FieldError(
+                "body.split", f"the percentages sum to {total}, not 100", "traffic_split_invalid"
+            )
+        )
     if errors:
         raise TrafficSplitInvalid("the traffic split is not valid", errors=errors)
     percent = {share.variant_id: share.traffic_percent for share in split.split}
@@ -201,8 +217,9 @@ async def set_split(
         await session.execute(
             update(ContentVariant)
             .where(ContentVariant.account_id == account_id, ContentVariant.id == variant.id)
-            .values(traffic_percent=percent.get(variant.id, Decimal(0)),
-                    is_active=variant.id in percent)  # fmt: skip
+            .values(
+                traffic_percent=percent.get(variant.id, Decimal(0)), is_active=variant.id in percent
+            )
             .execution_options(synchronize_session=False)
         )
     return await _refreshed(session, account_id, split.parent_content_type, parent_id)
@@ -262,8 +279,12 @@ async def record_counts(
 def _arms(variants: list[ContentVariant], metric: str) -> list[ab_statistics.Arm]:
     """The test's arms: the variants that are active or were shown."""
     return [
-        ab_statistics.Arm(v.id, v.variant_name, v.impressions,
-                          v.conversions if metric == "conversions" else v.clicks)  # fmt: skip
+        ab_statistics.Arm(
+            v.id,
+            v.variant_name,
+            v.impressions,
+            v.conversions if metric == "conversions" else v.clicks,
+        )
         for v in variants
         if v.is_active or v.impressions > 0
     ]
@@ -301,34 +322,45 @@ async def declare_winner(
         raise WinnerAlreadyDeclared("this test already has a winner")
     arms = _arms(siblings, metric)
     if all(arm.variant_id != variant_id for arm in arms):
-        arms.append(ab_statistics.Arm(variant.id, variant.variant_name, variant.impressions,
-                                      variant.conversions if metric == "conversions"
-                                      else variant.clicks))  # fmt: skip
+        arms.append(
+            ab_statistics.Arm(
+                variant.id,
+                variant.variant_name,
+                variant.impressions,
+                variant.conversions if metric == "conversions" else variant.clicks,
+            )
+        )
     analysis = ab_statistics.analyse(arms, metric=metric, level=level, candidate=variant_id)
     if not analysis.significant:
-        raise WinnerNotSignificant(
-            f"no winner: {analysis.reason}", analysis_payload(analysis)
-        )
+        raise WinnerNotSignificant(f"no winner: {analysis.reason}", analysis_payload(analysis))
     for sibling in siblings:
         await session.execute(
             update(ContentVariant)
             .where(ContentVariant.account_id == account_id, ContentVariant.id == sibling.id)
-            .values(is_winner=sibling.id == variant_id, is_active=sibling.id == variant_id,
-                    traffic_percent=HUNDRED if sibling.id == variant_id else Decimal(0))  # fmt: skip
+            .values(
+                is_winner=sibling.id == variant_id,
+                is_active=sibling.id == variant_id,
+                traffic_percent=HUNDRED if sibling.id == variant_id else Decimal(0),
+            )
             .execution_options(synchronize_session=False)
         )
     winner = next(a for a in analysis.arms if a.variant_id == variant_id)
     await record(
         session,
         VariantWinnerDeclared(
-            variant_id=variant_id, parent_content_type=parent_type,
-            parent_content_id=parent_id, metric=metric, level=level, impressions=winner.n,
-            successes=winner.successes, rate=winner.rate,
+            variant_id=variant_id,
+            parent_content_type=parent_type,
+            parent_content_id=parent_id,
+            metric=metric,
+            level=level,
+            impressions=winner.n,
+            successes=winner.successes,
+            rate=winner.rate,
             p_values=[c.p_value for c in analysis.comparisons if c.p_value is not None],
         ),
         account_id=account_id,
         aggregate_id=variant_id,
-    )  # fmt: skip
+    )
     refreshed = await get_variant_fresh(session, account_id=account_id, variant_id=variant_id)
     return refreshed, analysis
 
@@ -352,15 +384,27 @@ def analysis_payload(analysis: ab_statistics.Analysis) -> dict[str, Any]:
         "level": analysis.level,
         "comparison_level": analysis.comparison_level,
         "arms": [
-            {"variant_id": str(a.variant_id), "name": a.name, "n": a.n,
-             "successes": a.successes, "rate": a.rate}  # fmt: skip
+            {
+                "variant_id": str(a.variant_id),
+                "name": a.name,
+                "n": a.n,
+                "successes": a.successes,
+                "rate": a.rate,
+            }
             for a in analysis.arms
         ],
         "candidate": None if analysis.candidate is None else str(analysis.candidate),
         "comparisons": [
-            {"against": str(c.against), "pooled_rate": c.pooled_rate,
-             "standard_error": c.standard_error, "z": c.z, "p_value": c.p_value,
-             "sample_ok": c.sample_ok, "significant": c.significant, "reason": c.reason}  # fmt: skip
+            {
+                "against": str(c.against),
+                "pooled_rate": c.pooled_rate,
+                "standard_error": c.standard_error,
+                "z": c.z,
+                "p_value": c.p_value,
+                "sample_ok": c.sample_ok,
+                "significant": c.significant,
+                "reason": c.reason,
+            }
             for c in analysis.comparisons
         ],
         "decision": analysis.decision,

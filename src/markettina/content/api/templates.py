@@ -73,9 +73,12 @@ async def create_template(
     body: TemplateCreate, actor: TemplatesWrite, session: Transaction, response: Response
 ) -> TemplateOut:
     template = await templates.create_template(
-        session, account_id=actor.account_id, created_by=actor.user_id, fields=body,
+        session,
+        account_id=actor.account_id,
+        created_by=actor.user_id,
+        fields=body,
         may_publish=_may_publish(actor),
-    )  # fmt: skip
+    )
     return _out(template, response)
 
 
@@ -131,10 +134,13 @@ async def update_template(
     if_match: IfMatch = None,
 ) -> TemplateOut:
     template = await templates.update_template(
-        session, account_id=actor.account_id, template_id=template_id,
-        expected_version=_expected_version(if_match, body.version), fields=body,
+        session,
+        account_id=actor.account_id,
+        template_id=template_id,
+        expected_version=_expected_version(if_match, body.version),
+        fields=body,
         may_publish=_may_publish(actor),
-    )  # fmt: skip
+    )
     return _out(template, response)
 
 
@@ -148,10 +154,12 @@ async def delete_template(
     template_id: uuid.UUID, actor: TemplatesWrite, session: Transaction, if_match: IfMatch = None
 ) -> None:
     await templates.delete_template(
-        session, account_id=actor.account_id, template_id=template_id,
+        session,
+        account_id=actor.account_id,
+        template_id=template_id,
         expected_version=_expected_version(if_match, None),
         deleted_by=actor.user_id,
-    )  # fmt: skip
+    )
 
 
 @router.post(
@@ -163,9 +171,12 @@ async def preview_template(
     template_id: uuid.UUID, body: RenderRequest, actor: TemplatesRead, session: Transaction
 ) -> RenderedOut:
     rendered = await templates.render_template(
-        session, account_id=actor.account_id, template_id=template_id,
-        variables=body.variables, count_usage=False,
-    )  # fmt: skip
+        session,
+        account_id=actor.account_id,
+        template_id=template_id,
+        variables=body.variables,
+        count_usage=False,
+    )
     return RenderedOut.model_validate(rendered)
 
 
@@ -178,7 +189,10 @@ async def render_template(
     template_id: uuid.UUID, body: RenderRequest, actor: TemplatesWrite, session: Transaction
 ) -> RenderedOut:
     rendered = await templates.render_template(
-        session, account_id=actor.account_id, template_id=template_id,
-        variables=body.variables, count_usage=True,
-    )  # fmt: skip
+        session,
+        account_id=actor.account_id,
+        template_id=template_id,
+        variables=body.variables,
+        count_usage=True,
+    )
     return RenderedOut.model_validate(rendered)

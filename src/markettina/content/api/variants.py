@@ -58,8 +58,10 @@ async def create_variant(
     response_model=Page[VariantOut],
     summary="The variants of one post or e-mail campaign, oldest first (one page)",
 )
-@not_plain("the variants of one parent: its two filters are required, and a test has a "
-           "handful of arms, answered oldest first in one page")  # fmt: skip
+@not_plain(
+    "the variants of one parent: its two filters are required, and a test has a "
+    "handful of arms, answered oldest first in one page"
+)
 async def list_variants(
     actor: VariantsRead,
     session: Transaction,
@@ -67,9 +69,11 @@ async def list_variants(
     parent_content_id: ParentIdQuery,
 ) -> Page[VariantOut]:
     found = await variants.list_variants(
-        session, account_id=actor.account_id, parent_type=parent_content_type,
+        session,
+        account_id=actor.account_id,
+        parent_type=parent_content_type,
         parent_id=parent_content_id,
-    )  # fmt: skip
+    )
     return Page[VariantOut](items=[VariantOut.model_validate(v) for v in found], next_cursor=None)
 
 
@@ -78,7 +82,9 @@ async def list_variants(
     response_model=Page[VariantOut],
     summary="Set a parent's whole traffic split at once (the listed variants, summing to 100)",
 )
-async def set_split(body: TrafficSplit, actor: VariantsWrite, session: Transaction) -> Page[VariantOut]:
+async def set_split(
+    body: TrafficSplit, actor: VariantsWrite, session: Transaction
+) -> Page[VariantOut]:
     found = await variants.set_split(session, account_id=actor.account_id, split=body)
     return Page[VariantOut](items=[VariantOut.model_validate(v) for v in found], next_cursor=None)
 
@@ -97,9 +103,13 @@ async def analyse(
     level: Annotated[Level, Query()] = DEFAULT_LEVEL,
 ) -> AnalysisOut:
     found = await variants.analyse(
-        session, account_id=actor.account_id, parent_type=parent_content_type,
-        parent_id=parent_content_id, metric=metric, level=level,
-    )  # fmt: skip
+        session,
+        account_id=actor.account_id,
+        parent_type=parent_content_type,
+        parent_id=parent_content_id,
+        metric=metric,
+        level=level,
+    )
     return _analysis(found)
 
 
@@ -150,12 +160,17 @@ async def record_counts(
     summary="End the test with this variant as winner, if the z-test says it is significant",
 )
 async def declare_winner(
-    variant_id: uuid.UUID, actor: VariantsWrite, session: Transaction,
+    variant_id: uuid.UUID,
+    actor: VariantsWrite,
+    session: Transaction,
     body: WinnerRequest | None = None,
-) -> WinnerOut:  # fmt: skip
+) -> WinnerOut:
     asked = body or WinnerRequest()
     winner, analysis = await variants.declare_winner(
-        session, account_id=actor.account_id, variant_id=variant_id, metric=asked.metric,
+        session,
+        account_id=actor.account_id,
+        variant_id=variant_id,
+        metric=asked.metric,
         level=asked.level,
-    )  # fmt: skip
+    )
     return WinnerOut(variant=VariantOut.model_validate(winner), analysis=_analysis(analysis))
