@@ -151,11 +151,11 @@ class TestParents:
         changed = await client.patch(
             f"/v1/variants/{a['id']}",
             headers=owner.headers,
-            json={"variant_content": "New text", "engagement_score": 1.5},
+            json={"variant_content": "New text", "variant_name": "A1"},
         )
-        assert (changed.json()["variant_content"], changed.json()["engagement_score"]) == (
+        assert (changed.json()["variant_content"], changed.json()["variant_name"]) == (
             "New text",
-            1.5,
+            "A1",
         )
         assert (
             await client.delete(f"/v1/variants/{b['id']}", headers=owner.headers)
@@ -173,12 +173,12 @@ class TestSplit:
     ) -> None:
         parent = ("post", new_post(db, owner))
         a, b, c = [(await _variant(client, owner, parent, n))["id"] for n in "ABC"]
-        response = await _split(client, owner, parent, [(a, 33.33), (b, 33.33), (c, 33.34)])
+        response = await _split(client, owner, parent, [(a, 33), (b, 33), (c, 34)])
         assert response.status_code == 200, response.text
         assert [(v["traffic_percent"], v["is_active"]) for v in response.json()["items"]] == [
-            (33.33, True),
-            (33.33, True),
-            (33.34, True),
+            (33, True),
+            (33, True),
+            (34, True),
         ]
         again = await _split(client, owner, parent, [(a, 50), (c, 50)])
         assert [(v["traffic_percent"], v["is_active"]) for v in again.json()["items"]] == [
@@ -190,9 +190,9 @@ class TestSplit:
     @pytest.mark.parametrize(
         "shares",
         [
-            [("a", 50), ("b", 49.99)],
+            [("a", 50), ("b", 49)],
             [("a", 60), ("b", 60)],
-            [("a", 100.01)],
+            [("a", 101)],
             [("a", 0), ("b", 100)],
         ],
     )
@@ -213,6 +213,16 @@ class TestSplit:
             owner.account_id,
         )
         assert [(float(p), active) for p, active in rows] == [(50, True), (50, True)]
+
+    async def test_percentages_are_whole_numbers(
+        self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
+    ) -> None:
+        parent = ("post", new_post(db, owner))
+        a = (await _variant(client, owner, parent, "a"))["id"]
+        b = (await _variant(client, owner, parent, "b"))["id"]
+        response = await _split(client, owner, parent, [(a, 33.5), (b, 66.5)])
+        assert fields(problem(response, 422)) == ["body.split.0.traffic_percent",
+                                                  "body.split.1.traffic_percent"]  # fmt: skip
 
     async def test_the_sum_and_bad_ids_are_named(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
@@ -278,9 +288,8 @@ class TestWinner:
     ) -> tuple[tuple[str, str], list[str]]:
         parent = ("email_campaign", new_email_campaign(db, owner))
         ids = [(await _variant(client, owner, parent, f"V{i}"))["id"] for i in range(len(arms))]
-        share = 100 / len(arms)
-        shares = [(v, round(share, 2)) for v in ids[:-1]]
-        shares.append((ids[-1], round(100 - sum(p for _, p in shares), 2)))
+        shares = [(v, 100 // len(arms)) for v in ids[:-1]]
+        shares.append((ids[-1], 100 - sum(p for _, p in shares)))
         assert (await _split(client, owner, parent, shares)).status_code == 200
         for variant, (n, x) in zip(ids, arms, strict=True):
             await _count(client, owner, variant, impressions=n, conversions=x)
@@ -301,6 +310,13 @@ class TestWinner:
         assert comparison["pooled_rate"] == pytest.approx(0.115)
         assert comparison["z"] == pytest.approx(2.1027, abs=1e-4)
         assert comparison["p_value"] == pytest.approx(0.0355, abs=1e-4)
+        strict = await client.get(
+            "/v1/variants/analysis",
+            headers=owner.headers,
+            params={"parent_content_type": parent[0], "parent_content_id": parent[1],
+                    "level": "0.01"},
+        )  # fmt: skip
+        assert (strict.json()["level"], strict.json()["decision"]) == (0.01, "not_significant")
         declared = await client.post(f"/v1/variants/{b}/declare-winner", headers=owner.headers)
         assert declared.status_code == 200, declared.text
         assert (
@@ -336,7 +352,7 @@ class TestWinner:
         assert analysis["comparisons"][0]["p_value"] == pytest.approx(0.2789, abs=1e-4)
         assert "not below 0.05" in analysis["reason"]
         looser = await client.post(
-            f"/v1/variants/{b}/declare-winner", headers=owner.headers, json={"level": 0.2}
+            f"/v1/variants/{b}/declare-winner", headers=owner.headers, json={"level": "0.1"}
         )
         problem(looser, 409, "winner_not_significant")
         assert sql(

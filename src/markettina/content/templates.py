@@ -114,7 +114,7 @@ async def create_template(
 ) -> ContentTemplate:
     if fields.is_public and not may_publish:
         raise _publish_forbidden()
-    declarations = [v.model_dump() for v in fields.variables]
+    declarations = [v.stored() for v in fields.variables]
     check_template(fields.template_content, declarations)
     template = ContentTemplate(
         account_id=account_id,

@@ -12,7 +12,6 @@ from markettina.identity.public import Actor, Transaction, not_plain, require
 from markettina.kernel.pagination import Page
 
 from .. import variants
-from ..ab_statistics import DEFAULT_LEVEL
 from ..schemas.variants import (
     AnalysisOut,
     Level,
@@ -100,7 +99,7 @@ async def analyse(
     parent_content_type: ParentTypeQuery,
     parent_content_id: ParentIdQuery,
     metric: Annotated[Metric, Query()] = "conversions",
-    level: Annotated[Level, Query()] = DEFAULT_LEVEL,
+    level: Annotated[Level, Query(description="The significance level (two-sided).")] = "0.05",
 ) -> AnalysisOut:
     found = await variants.analyse(
         session,
@@ -108,7 +107,7 @@ async def analyse(
         parent_type=parent_content_type,
         parent_id=parent_content_id,
         metric=metric,
-        level=level,
+        level=float(level),
     )
     return _analysis(found)
 
@@ -171,6 +170,6 @@ async def declare_winner(
         account_id=actor.account_id,
         variant_id=variant_id,
         metric=asked.metric,
-        level=asked.level,
+        level=float(asked.level),
     )
     return WinnerOut(variant=VariantOut.model_validate(winner), analysis=_analysis(analysis))

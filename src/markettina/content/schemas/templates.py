@@ -6,9 +6,16 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from markettina.kernel.web.inputs import Flag, JsonObject, Omittable, PositiveInt32, RequestModel
+from markettina.kernel.web.inputs import (
+    Flag,
+    JsonObject,
+    Omittable,
+    PositiveInt32,
+    RequestModel,
+    small_json_object,
+)
 from markettina.kernel.web.outputs import ResponseModel
 
 from ..template_sandbox import MAX_TEMPLATE_CHARS
@@ -24,16 +31,24 @@ Instant = Annotated[dt.datetime, AfterValidator(_utc)]  # stored timestamps, ren
 
 VariableName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$"),
+    StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$"),
     Field(description="A name the template reads, e.g. `first_name` (letters, digits, _)."),
 ]
 VariableType = Literal["string", "integer", "number", "boolean", "date", "list"]
-Scalar = Annotated[str, StringConstraints(max_length=2000)] | int | float | bool
-DefaultValue = Scalar | Annotated[list[Scalar], Field(max_length=100)]
+# a JSON value bounded by its size; its type is checked against the declared one
+# (template_variables.check_declarations), which JSON Schema cannot tie to ``type``
+DefaultValue = Annotated[
+    Any,
+    AfterValidator(small_json_object),
+    Field(
+        description="Only for an optional variable; a value of the declared type.",
+        json_schema_extra={"type": ["string", "number", "boolean", "array"]},
+    ),
+]
 
 ContentType = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$"),
+    StringConstraints(max_length=50, pattern=r"^[a-z][a-z0-9_]{0,49}$"),
     Field(
         description="What the template writes, e.g. `social_post`, `email`, `email_html`. "
         "`html` or a type ending in `_html` renders with HTML escaping of the variables.",
@@ -42,7 +57,7 @@ ContentType = Annotated[
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=2000)]
-Platform = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+Platform = Annotated[str, StringConstraints(max_length=50, pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 TemplateText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEMPLATE_CHARS),
@@ -55,12 +70,17 @@ TemplateText = Annotated[
 
 
 class VariableDeclaration(RequestModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+    def stored(self) -> dict[str, Any]:
+        """The declaration as ``content_templates.variables`` keeps it (``type``, ...)."""
+        return self.model_dump(by_alias=True)
+
     name: VariableName
-    type: VariableType = "string"
+    # "type" on the wire; kind in Python (a field named type reads as a schema's own key)
+    kind: VariableType = Field(default="string", alias="type")
     required: Flag = True
-    default: DefaultValue | None = Field(
-        default=None, description="Only for an optional variable; of the declared type."
-    )
+    default: DefaultValue = None
     description: ShortText | None = None
 
 
@@ -103,7 +123,7 @@ class TemplateUpdate(RequestModel):
     def changes(self) -> dict[str, Any]:
         changed = self.model_dump(exclude_unset=True, exclude={"version"})
         if "variables" in changed:
-            changed["variables"] = [v.model_dump() for v in self.variables or []]
+            changed["variables"] = [v.stored() for v in self.variables or []]
         return changed
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from markettina.kernel.web.inputs import Omittable, RequestModel
+from markettina.kernel.web.inputs import Int32, Omittable, RequestModel
 from markettina.kernel.web.outputs import ResponseModel
 
 ParentType = Literal["post", "email_campaign"]
@@ -21,11 +20,10 @@ ParentId = Annotated[
 ]
 VariantName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 VariantContent = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
-Count = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+Percent = Annotated[Int32, Field(ge=1, le=100, description="A whole percentage.")]
+Count = Annotated[Int32, Field(ge=0, le=1_000_000)]
 Metric = Literal["conversions", "clicks"]
-Level = Annotated[float, Field(ge=0.001, le=0.2)]
-Score = Annotated[Decimal, Field(ge=-9999, le=9999, max_digits=8, decimal_places=4)]
+Level = Literal["0.1", "0.05", "0.01", "0.001"]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -47,7 +45,6 @@ class VariantCreate(RequestModel):
 class VariantUpdate(RequestModel):
     variant_name: Omittable[VariantName] = None
     variant_content: Omittable[VariantContent] = None
-    engagement_score: Score | None = None
 
 
 class SplitShare(RequestModel):
@@ -74,7 +71,7 @@ class VariantCounts(RequestModel):
 
 class WinnerRequest(RequestModel):
     metric: Metric = "conversions"
-    level: Level = 0.05
+    level: Level = Field(default="0.05", description="The significance level (two-sided).")
 
 
 class VariantOut(ResponseModel):
