@@ -9,12 +9,12 @@
 -- Holds:
 --   6 views;
 --   6 materialized views (created WITH NO DATA, with their indexes);
---   33 functions (trigger functions and the others);
+--   34 functions (trigger functions and the others);
 --   76 triggers;
 --   69 row-level security policies;
 --   row-level security ENABLEd on 66 tables and FORCEd on 66 (moved here from the tables'
 --     own entries);
---   privileges: 156 GRANT/REVOKE entries (the schema, tables, columns, sequences and
+--   privileges: 157 GRANT/REVOKE entries (the schema, tables, columns, sequences and
 --     functions, for markettina_app and PUBLIC) and 3 default privileges.
 --
 -- The monthly partitions of domain_events are not dumped (their names depend on the day the
@@ -237,6 +237,22 @@ CREATE FUNCTION public.claim_domain_events(batch_size integer) RETURNS TABLE(acc
     ORDER BY e.created_at
     LIMIT batch_size
     FOR UPDATE SKIP LOCKED
+$$;
+
+
+--
+-- Name: content_template_count_use(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.content_template_count_use(p_template_id uuid) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    UPDATE content_templates SET usage_count = usage_count + 1
+    WHERE id = p_template_id AND deleted_at IS NULL AND is_active
+      AND (is_public
+           OR account_id = nullif(current_setting('app.current_account_id', true), '')::uuid)
+    RETURNING usage_count
 $$;
 
 
@@ -2893,6 +2909,14 @@ REVOKE ALL ON FUNCTION public.capture_change() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.claim_domain_events(batch_size integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.claim_domain_events(batch_size integer) TO markettina_app;
+
+
+--
+-- Name: FUNCTION content_template_count_use(p_template_id uuid); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.content_template_count_use(p_template_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.content_template_count_use(p_template_id uuid) TO markettina_app;
 
 
 --

@@ -470,7 +470,7 @@ class TestPublicTemplates:
             headers=b.headers,
             json={"variables": {"first_name": "Bo", "ends_on": "2026-01-02"}},
         )
-        assert rendered.json()["counted"] is False  # B cannot write A's row
+        assert rendered.json()["counted"] is True  # counted on A's row, which B cannot write
         change = await client.patch(
             f"/v1/templates/{public['id']}", headers=b.headers, json={"name": "taken", "version": 1}
         )
@@ -490,7 +490,7 @@ class TestPublicTemplates:
             "SELECT name, deleted_at, usage_count FROM content_templates WHERE id = %s",
             public["id"],
         )
-        assert row == (public["name"], None, 0)
+        assert row == (public["name"], None, 1)
 
 
 class TestRowLevelSecurity:
@@ -530,3 +530,27 @@ class TestRowLevelSecurity:
                 )
         names = sql(db, "SELECT name FROM content_templates WHERE account_id = %s ORDER BY name", a)
         assert names == [("private",), ("public",)]
+
+    def test_the_use_counter_reaches_public_rows_only(self, db: DatabaseURLs) -> None:
+        a, b = new_account(db), new_account(db)
+        ids = {}
+        for name, public, active in (("public", True, True), ("private", False, True),
+                                     ("retired", True, False)):  # fmt: skip
+            ((ids[name],),) = sql(
+                db,
+                "INSERT INTO content_templates (account_id, name, content_type, "
+                "template_content, is_public, is_active) VALUES (%s, %s, 'post', 'x', %s, %s) "
+                "RETURNING id",
+                a, name, public, active,
+            )  # fmt: skip
+        with bootstrap.connect(db.app) as conn:
+            conn.execute("SELECT set_config('app.current_account_id', %s, false)", (str(b),))
+            count = "SELECT content_template_count_use(%s)"
+            assert conn.execute(count, (ids["public"],)).fetchone() == (1,)
+            assert conn.execute(count, (ids["private"],)).fetchone() == (None,)
+            assert conn.execute(count, (ids["retired"],)).fetchone() == (None,)
+            conn.execute("SELECT set_config('app.current_account_id', %s, false)", (str(a),))
+            assert conn.execute(count, (ids["private"],)).fetchone() == (1,)
+        counts = sql(db, "SELECT name, usage_count, version FROM content_templates "
+                         "WHERE account_id = %s ORDER BY name", a)  # fmt: skip
+        assert counts == [("private", 1, 1), ("public", 1, 1), ("retired", 0, 1)]

@@ -5,9 +5,9 @@ soft-deleted, previewed and rendered.
 Public templates are readable by every account (row-level security, migration
 0023_public_templates) and changed only by their own account. Making one public needs the
 ``account:update`` permission (an owner or admin, or a key holding it): publishing
-shares the text with every other account. A render counts toward ``usage_count``
-only when the owning account renders (a preview never counts; another account cannot
-write the owner's row).
+shares the text with every other account. Every render counts toward ``usage_count``,
+another account's render of a public template too (through the owner's function
+``content_template_count_use``); a preview never counts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.keyset import NewestFirst
@@ -36,6 +36,7 @@ from .models import ContentTemplate
 from .schemas.templates import TemplateCreate, TemplateUpdate
 
 PUBLISH_PERMISSION = "account:update"
+_COUNT_USE = text("SELECT content_template_count_use(:template_id)")
 
 _LISTED = (
     ContentTemplate.id,
@@ -227,27 +228,23 @@ async def render_template(
     count_usage: bool,
 ) -> Rendered:
     """The template rendered with ``variables``. A real render (``count_usage``) needs an
-    active template and adds one to its usage count when the template is the account's
-    own; a preview renders an inactive one too and counts nothing."""
+    active template and adds one to its usage count; a preview renders an inactive one
+    too and counts nothing."""
     template = await get_template(session, template_id=template_id)
     if count_usage and not template.is_active:
         raise TemplateInactive("the template is inactive; activate it to render it")
     values = template_variables.values_for(template.variables, variables)
     try:
-        text = template_sandbox.render(
+        rendered = template_sandbox.render(
             template.template_content, values, html=template_sandbox.is_html(template.content_type)
         )
     except template_sandbox.TemplateRefused as refusal:
         raise _refused(refusal, "body.variables") from None
-    counted = count_usage and template.account_id == account_id
-    if counted:
-        # atomic: concurrent renders each add one (the version stays: usage is no edit)
-        await session.execute(
-            update(ContentTemplate)
-            .where(ContentTemplate.account_id == account_id, ContentTemplate.id == template_id)
-            .values(usage_count=ContentTemplate.usage_count + 1)
-        )
-    return Rendered(template.id, template.content_type, text, counted)
+    if count_usage:
+        # one statement, so concurrent renders each add one (the version stays: a use is no
+        # edit); through the owner's function, since another account may not write the row
+        await session.execute(_COUNT_USE, {"template_id": template.id})
+    return Rendered(template.id, template.content_type, rendered, count_usage)
 
 
 def _publish_forbidden() -> TemplatePublishForbidden:

@@ -145,7 +145,7 @@ class TemplateOut(ResponseModel):
     variables: list[dict[str, Any]]
     tone_of_voice: str | None
     target_audience: str | None
-    usage_count: int = Field(description="Renders by the owning account (not previews).")
+    usage_count: int = Field(description="Renders by any account (previews do not count).")
     is_active: bool
     is_public: bool
     created_at: Instant
