@@ -172,6 +172,8 @@ ESCAPES_AT_RENDER = [
         "template_too_expensive",
     ),
     ("{% for a in x %}{{ x * 1000 }}{% endfor %}", "template_output_too_large"),
+    ("{{ ('a\\n' * 5000)|indent(999, true)|length }}", "template_output_too_large"),
+    ("{{ x|truncate(1001) }}", "template_too_expensive"),
     ("{{ x.nothing }}", "template_undefined"),
     ("{{ x + 1 }}", "template_render_error"),
 ]

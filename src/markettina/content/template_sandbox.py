@@ -26,7 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 MAX_TEMPLATE_CHARS = 20_000
 MAX_OUTPUT_CHARS = 100_000
 MAX_LOOP_ITERATIONS = 10_000  # all the loops of one render together
-MAX_SIZE_ARGUMENT = 10_000  # an integer given to a filter or method (a width, a count)
+MAX_SIZE_ARGUMENT = 1_000  # an integer given to a filter or method (a width, a count)
 MAX_EXPONENT = 64
 _BIG_NUMBER_IN_FORMAT = re.compile(r"\d{5,}")  # a width or precision of 10000 or more
 
@@ -125,7 +125,7 @@ class MarkettinaSandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _refuse_big_arguments(args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        return _within_output(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         if getattr(value, "__name__", None) in ("format", "format_map"):
@@ -140,6 +140,17 @@ def _refuse_big_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
         )
 
 
+def _within_output(value: Any) -> Any:
+    """A text a filter or method made, refused once longer than the output may be (a
+    width per line, ``indent(999)`` on many lines, multiplies)."""
+    if isinstance(value, str) and len(value) > MAX_OUTPUT_CHARS:
+        raise TemplateRefused(
+            "template_output_too_large",
+            f"a value would exceed {MAX_OUTPUT_CHARS} characters",
+        )
+    return value
+
+
 def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` refusing big integer arguments (``center(10**8)``) and, for ``format``,
     big widths; filters are called directly by the compiled template, not through ``call``."""
@@ -151,7 +162,7 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
         _refuse_big_arguments(args[value_at + 1 :], kwargs)
         if name == "format" and len(args) > value_at:
             _refuse_big_format(args[value_at])
-        return function(*args, **kwargs)
+        return _within_output(function(*args, **kwargs))
 
     return bounded
 
