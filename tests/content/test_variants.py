@@ -10,8 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from markettina.content import variants
+from markettina.content.schemas.variants import VariantCounts, VariantCreate
+from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
+from markettina.kernel.errors import Conflict
 from tests.support.checks import fields, problem, sql
 from tests.support.identity import Member, new_account, new_member
 
@@ -167,6 +172,39 @@ class TestParents:
         )
 
 
+class TestLimits:
+    async def test_a_parent_has_at_most_twenty_variants_even_when_created_at_once(
+        self, fresh_db: DatabaseURLs
+    ) -> None:
+        member = new_member(fresh_db, new_account(fresh_db))
+        post = new_post(fresh_db, member)
+        engine = create_async_engine(fresh_db.app, pool_size=10, max_overflow=0)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        fields = VariantCreate(
+            parent_content_type="post", parent_content_id=post, variant_name="v",
+            variant_content="x",
+        )  # fmt: skip
+
+        async def one() -> str:
+            try:
+                async with unit_of_work(sessions, account_id=member.account_id) as session:
+                    await variants.create_variant(
+                        session, account_id=member.account_id, fields=fields
+                    )
+                    await asyncio.sleep(0.01)  # hold the transaction open meanwhile
+            except Conflict as refused:
+                return refused.code
+            return "created"
+
+        try:
+            outcomes = await asyncio.gather(*(one() for _ in range(30)))
+        finally:
+            await engine.dispose()
+        assert sorted(outcomes) == ["created"] * 20 + ["too_many_variants"] * 10
+        assert sql(fresh_db, "SELECT count(*) FROM content_variants WHERE account_id = %s",
+                   member.account_id) == [(20,)]  # fmt: skip
+
+
 class TestSplit:
     async def test_the_split_is_set_at_once_and_sums_to_100(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
@@ -270,6 +308,33 @@ class TestCounters:
             db, "SELECT impressions, clicks, conversions FROM content_variants WHERE id = %s", a
         ) == [(20, 20, 20)]
 
+    async def test_concurrent_transactions_lose_no_count(self, fresh_db: DatabaseURLs) -> None:
+        member = new_member(fresh_db, new_account(fresh_db))
+        post = new_post(fresh_db, member)
+        ((variant,),) = sql(
+            fresh_db,
+            "INSERT INTO content_variants (account_id, parent_content_type, parent_content_id, "
+            "variant_name, variant_content) VALUES (%s, 'post', %s, 'A', 'a') RETURNING id",
+            member.account_id, post,
+        )  # fmt: skip
+        engine = create_async_engine(fresh_db.app, pool_size=10, max_overflow=0)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+        async def one() -> None:
+            async with unit_of_work(sessions, account_id=member.account_id) as session:
+                await variants.record_counts(
+                    session, account_id=member.account_id, variant_id=variant,
+                    counts=VariantCounts(impressions=2, clicks=1, conversions=1),
+                )  # fmt: skip
+                await asyncio.sleep(0.01)  # hold the transaction open meanwhile
+
+        try:
+            await asyncio.gather(*(one() for _ in range(30)))
+        finally:
+            await engine.dispose()
+        assert sql(fresh_db, "SELECT impressions, clicks, conversions FROM content_variants "
+                             "WHERE id = %s", variant) == [(60, 30, 30)]  # fmt: skip
+
     async def test_a_counter_never_overflows(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs
     ) -> None:
@@ -339,6 +404,15 @@ class TestWinner:
         assert events == [(b, "conversions")]
         again = await client.post(f"/v1/variants/{a}/declare-winner", headers=owner.headers)
         problem(again, 409, "winner_already_declared")
+        # the test has ended: no new split, no new variant
+        problem(await _split(client, owner, parent, [(a, 100)]), 409, "winner_already_declared")
+        late = await client.post(
+            "/v1/variants",
+            headers=owner.headers,
+            json={"parent_content_type": parent[0], "parent_content_id": parent[1],
+                  "variant_name": "late", "variant_content": "x"},
+        )  # fmt: skip
+        problem(late, 409, "winner_already_declared")
 
     async def test_not_significant_is_409_with_the_statistics(
         self, client: httpx.AsyncClient, owner: Member, db: DatabaseURLs

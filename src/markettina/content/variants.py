@@ -4,7 +4,8 @@ conversions, atomically), analysed, and ended by a winner only a significant
 two-proportion z-test may declare (``ab_statistics``).
 
 The split rule: the active variants of a parent get traffic summing to exactly 100, or
-there are none. A new variant is inactive with 0 %; ``set_split`` activates the variants
+there are none. A parent has at most 20 variants; once it has a winner its test has
+ended (no new variant, no new split). A new variant is inactive with 0 %; ``set_split`` activates the variants
 it lists with their percentages (summing to 100) and deactivates the others, under a
 lock on the parent's variants, so no reader ever sees a half-set split. A variant that
 takes part in the split is not deleted (set a split without it first). Declaring a winner
@@ -37,6 +38,7 @@ from .models import ContentVariant, EmailCampaign, ScheduledPost
 from .schemas.variants import TrafficSplit, VariantCounts, VariantCreate, VariantUpdate
 
 HUNDRED = Decimal(100)
+MAX_VARIANTS_PER_PARENT = 20  # as many as one split may list
 
 
 async def check_parent(
@@ -46,9 +48,11 @@ async def check_parent(
     parent_type: str,
     parent_id: str,
     field: str = "body.parent_content_id",
+    lock: bool = False,
 ) -> str:
     """The parent's id in its canonical text; 404 naming ``field`` when the account has
-    no such (undeleted) post or e-mail campaign."""
+    no such (undeleted) post or e-mail campaign. ``lock`` holds the parent's row until
+    the transaction ends (variants of one parent are then added one at a time)."""
     model: type[ScheduledPost] | type[EmailCampaign]
     key: int | uuid.UUID
     try:
@@ -60,11 +64,10 @@ async def check_parent(
             model, key = EmailCampaign, uuid.UUID(parent_id)
     except ValueError:
         raise VariantParentNotFound(parent_type, parent_id, field=field) from None
-    found = await session.scalar(
-        select(model.id).where(
-            model.account_id == account_id, model.id == key, model.deleted_at.is_(None)
-        )
+    query = select(model.id).where(
+        model.account_id == account_id, model.id == key, model.deleted_at.is_(None)
     )
+    found = await session.scalar(query.with_for_update() if lock else query)
     if found is None:
         raise VariantParentNotFound(parent_type, parent_id, field=field)
     return str(key)
@@ -78,7 +81,16 @@ async def create_variant(
         account_id=account_id,
         parent_type=fields.parent_content_type,
         parent_id=fields.parent_content_id,
+        lock=True,
     )
+    existing = await _of_parent(session, account_id, fields.parent_content_type, parent_id)
+    if len(existing) >= MAX_VARIANTS_PER_PARENT:
+        raise Conflict(
+            f"a post or e-mail campaign has at most {MAX_VARIANTS_PER_PARENT} variants",
+            code="too_many_variants",
+        )
+    if any(v.is_winner for v in existing):
+        raise WinnerAlreadyDeclared("this test has ended: it already has a winner")
     variant = ContentVariant(
         account_id=account_id,
         parent_content_type=fields.parent_content_type,
@@ -193,6 +205,8 @@ async def set_split(
     variants = await _of_parent(
         session, account_id, split.parent_content_type, parent_id, lock=True
     )
+    if any(v.is_winner for v in variants):
+        raise WinnerAlreadyDeclared("this test has ended: it already has a winner")
     known = {v.id for v in variants}
     errors: list[FieldError] = []
     seen: set[uuid.UUID] = set()
