@@ -4,12 +4,13 @@ conversions, atomically), analysed, and ended by a winner only a significant
 two-proportion z-test may declare (``ab_statistics``).
 
 The split rule: the active variants of a parent get traffic summing to exactly 100, or
-there are none. A parent has at most 20 variants; once it has a winner its test has
-ended (no new variant, no new split). A new variant is inactive with 0 %; ``set_split`` activates the variants
+there are none. A new variant is inactive with 0 %; ``set_split`` activates the variants
 it lists with their percentages (summing to 100) and deactivates the others, under a
 lock on the parent's variants, so no reader ever sees a half-set split. A variant that
 takes part in the split is not deleted (set a split without it first). Declaring a winner
-gives it all the traffic and deactivates the others.
+gives it all the traffic and deactivates the others; the test has then ended (no new
+variant, no new split). A parent has at most 20 variants, added one at a time under a
+lock on the parent's row.
 """
 
 from __future__ import annotations
