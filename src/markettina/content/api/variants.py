@@ -12,6 +12,7 @@ from markettina.identity.public import Actor, Transaction, not_plain, require
 from markettina.kernel.pagination import Page
 
 from .. import variants
+from ..ab_statistics import Analysis
 from ..schemas.variants import (
     AnalysisOut,
     Level,
@@ -35,8 +36,8 @@ ParentTypeQuery = Annotated[ParentType, Query(description="post or email_campaig
 ParentIdQuery = Annotated[ParentId, Query()]
 
 
-def _analysis(found: object) -> AnalysisOut:
-    return AnalysisOut.model_validate(variants.analysis_payload(found))  # type: ignore[arg-type]
+def _analysis(found: Analysis) -> AnalysisOut:
+    return AnalysisOut.model_validate(variants.analysis_payload(found))
 
 
 @router.post(
