@@ -218,6 +218,45 @@ ALLOWED: list[Allowed] = [
         "string for the tags list) arrives as the same bytes as a valid one, so it is taken",
         operation="POST /v1/media",
     ),
+    # --- content templates and A/B variants (h-templates) ---
+    *(
+        Allowed(
+            check,
+            "a method this literal path lacks matches the sibling route `.../{id}` (the "
+            "literal segment is taken as an id): the server answers that route, and `Allow` "
+            "names its methods too",
+            operation=operation,
+        )
+        for operation in (
+            "GET /v1/templates/public",
+            "GET /v1/variants/analysis",
+            "PUT /v1/variants/split",
+        )
+        for check in ("unsupported_method", "allow_header_conformance")
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a template's text must parse in the sandbox, use none of its forbidden tags or "
+        "names, and read only the variables it declares",
+        field="body.template_content",
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a variable's default must have its declared type (only an optional one has one) and "
+        "a name is declared once; the values rendered must match the template's declarations "
+        "(each required one, of its type, none undeclared)",
+        field="body.variables",
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a traffic split lists variants of its parent once each, summing to 100",
+        field="body.split",
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a count records at least one impression, click or conversion",
+        field="body.impressions",
+    ),
 ]
 
 

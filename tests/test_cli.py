@@ -152,8 +152,9 @@ def test_db_stats_counts_the_seed_figures_from_the_catalog(run, fresh_db: Databa
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'domain_events'::regclass"
         ).fetchone()[0]
     # one policy per tenant table and one per partition of domain_events, and feature_flags'
-    # two more for its global defaults (read by all, written in a staff transaction)
-    assert stats["RLS policies"]["count"] == len(tenant_tables) + partitions + 2
+    # two more for its global defaults (read by all, written in a staff transaction), and
+    # content_templates' public_templates_read (public templates, read by every account)
+    assert stats["RLS policies"]["count"] == len(tenant_tables) + partitions + 3
     assert stats["materialized views"]["count"] == 6
     assert stats["trigger families"]["count"] >= 5
     assert stats["indexes"]["count"] >= 80

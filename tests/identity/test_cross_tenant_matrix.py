@@ -147,6 +147,49 @@ def _session(urls: DatabaseURLs, owner: Member) -> Resource:
                     (family,))  # fmt: skip
 
 
+# --- content templates and A/B variants (h-templates) ---------------------------------------
+
+
+def _template(urls: DatabaseURLs, owner: Member) -> Resource:
+    """A private template (a public one is readable by every account, by design)."""
+    (template,) = _sql(
+        urls,
+        "INSERT INTO content_templates (account_id, name, content_type, template_content) "
+        "VALUES (%s, 'T', 'social_post', 'Hello') RETURNING id",
+        owner.account_id,
+    )  # fmt: skip
+    return Resource({"template_id": str(template)}, "content_templates",
+                    "account_id = %s AND id = %s", (owner.account_id, template))  # fmt: skip
+
+
+def _variant(urls: DatabaseURLs, owner: Member) -> Resource:
+    (post,) = _sql(
+        urls,
+        "INSERT INTO scheduled_posts (account_id, user_id, content) VALUES (%s, %s, 'p') "
+        "RETURNING id",
+        owner.account_id, owner.user_id,
+    )  # fmt: skip
+    (variant,) = _sql(
+        urls,
+        "INSERT INTO content_variants (account_id, parent_content_type, parent_content_id, "
+        "variant_name, variant_content, impressions, conversions) "
+        "VALUES (%s, 'post', %s, 'A', 'a', 5000, 900) RETURNING id",
+        owner.account_id, str(post),
+    )  # fmt: skip
+    return Resource({"variant_id": str(variant)}, "content_variants",
+                    "account_id = %s AND id = %s", (owner.account_id, variant))  # fmt: skip
+
+
+CONTENT_TEMPLATE_FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
+    "/v1/templates/{template_id}": _template,
+    "/v1/templates/{template_id}/preview": _template,
+    "/v1/templates/{template_id}/render": _template,
+    "/v1/variants/{variant_id}": _variant,
+    "/v1/variants/{variant_id}/counts": _variant,
+    "/v1/variants/{variant_id}/declare-winner": _variant,
+}
+
+
 # --- media library ---
 def _media_asset(urls: DatabaseURLs, owner: Member) -> Resource:
     (asset,) = _sql(
@@ -177,6 +220,7 @@ FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/webhooks/{webhook_id}/rotate-secret": _webhook,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": _webhook_delivery,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": _webhook_delivery,
+    **CONTENT_TEMPLATE_FACTORIES,
     # media library
     "/v1/media/{media_id}": _media_asset,
     "/v1/media/{media_id}/download": _media_asset,

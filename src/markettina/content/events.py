@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-# --- campaigns ------------------------------------------------------------------------------
-# campaign.created (and .updated, .deleted) are written by the change-capture trigger on
-# campaigns (kernel/events/change_capture.py); the status machine's moves are declared here.
 import datetime as dt
 import uuid
 from typing import ClassVar
@@ -12,6 +9,10 @@ from typing import ClassVar
 from pydantic import Field
 
 from markettina.kernel.events import Event
+
+# --- campaigns ------------------------------------------------------------------------------
+# campaign.created (and .updated, .deleted) are written by the change-capture trigger on
+# campaigns (kernel/events/change_capture.py); the status machine's moves are declared here.
 
 
 class _CampaignStatusChanged(Event):
@@ -51,11 +52,10 @@ class CampaignArchived(_CampaignStatusChanged):
     """A completed campaign was archived."""
 
     event_type: ClassVar[str] = "campaign.archived"
-# --- media library -------------------------------------------------------------------------
-import uuid
-from typing import ClassVar
 
-from markettina.kernel.events import Event
+
+# --- media library -------------------------------------------------------------------------
+# --- A/B variants (h-templates) ----------------------------------------------------------------
 
 
 class MediaAssetUploaded(Event):
@@ -79,3 +79,22 @@ class MediaAssetDeleted(Event):
 
     media_asset_id: uuid.UUID
     filename: str
+
+
+class VariantWinnerDeclared(Event):
+    """An A/B test ended: a variant was shown to beat every other arm of its post or
+    e-mail campaign (two-proportion z-test; the statistics are in the payload). The
+    winner now takes all the traffic; the other variants are inactive."""
+
+    event_type: ClassVar[str] = "variant.winner_declared"
+    aggregate_type: ClassVar[str] = "content_variant"
+
+    variant_id: uuid.UUID
+    parent_content_type: str
+    parent_content_id: str
+    metric: str
+    level: float
+    impressions: int
+    successes: int
+    rate: float
+    p_values: list[float]

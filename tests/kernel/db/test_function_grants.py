@@ -32,6 +32,9 @@ REVIEWED_DEFINERS = {
         "/readyz: events that fell into the default partition, across accounts",
     "address_rate_limit_take(text,text,integer,integer,integer)":
         "anonymous routes: counts per client address, a table the app may not touch",
+    "content_template_count_use(uuid)":
+        "a render of another account's public template counts a use on a row only its "
+        "owner may write",
 }  # fmt: skip
 
 _EXECUTABLE = """

@@ -53,6 +53,11 @@ async def _count(conn: AsyncConnection, table: Table, where: Any = None) -> int:
 
 
 async def _app_may(conn: AsyncConnection, table: Table, privilege: str) -> bool:
+    """Whether the app role may run ``privilege`` here; an UPDATE of these tests sets
+    ``account_id``, which a table granting UPDATE column by column (campaigns) may allow."""
+    if privilege == "UPDATE":
+        query = text("SELECT has_column_privilege(current_user, :table, 'account_id', 'UPDATE')")
+        return bool((await conn.execute(query, {"table": table.name})).scalar_one())
     query = text("SELECT has_table_privilege(current_user, :table, :privilege)")
     return bool(
         (await conn.execute(query, {"table": table.name, "privilege": privilege})).scalar_one()

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from . import campaigns, media, templates, variants
+
 router = APIRouter(prefix="/v1")
-
-# --- campaigns ------------------------------------------------------------------------------
-from . import campaigns as _campaigns  # noqa: E402
-
-router.include_router(_campaigns.router)
-# --- media library ---
-from . import media  # noqa: E402
-
+router.include_router(campaigns.router)
 router.include_router(media.router)
+router.include_router(templates.router)
+router.include_router(variants.router)
