@@ -38,9 +38,20 @@ UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # what a person edits: a change of these is a new version (optimistic locking); the score,
 # its breakdown and the engagement counters the scoring keeps are not
 EDITED = (
-    "user_id", "name", "email", "phone", "company", "source", "status", "notes", "tags",
-    "created_by", "deleted_at", "deleted_by", *UTM,
-)  # fmt: skip
+    "user_id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "status",
+    "notes",
+    "tags",
+    "created_by",
+    "deleted_at",
+    "deleted_by",
+    *UTM,
+)
 
 
 def _edited() -> str:
@@ -123,35 +134,44 @@ def upgrade() -> None:
         sa.Column("changed_by", sa.Integer(), nullable=True),
         sa.Column("via", sa.Text(), server_default=sa.text("'api'"), nullable=False),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
-        ),  # fmt: skip
-        sa.CheckConstraint(f"from_status IN ({STATUSES})", name=op.f("ck_lead_status_changes_from_status")),
-        sa.CheckConstraint(f"to_status IN ({STATUSES})", name=op.f("ck_lead_status_changes_to_status")),
+        ),
+        sa.CheckConstraint(
+            f"from_status IN ({STATUSES})", name=op.f("ck_lead_status_changes_from_status")
+        ),
+        sa.CheckConstraint(
+            f"to_status IN ({STATUSES})", name=op.f("ck_lead_status_changes_to_status")
+        ),
         sa.CheckConstraint("from_status <> to_status", name=op.f("ck_lead_status_changes_changed")),
         sa.CheckConstraint("via IN ('api', 'import')", name=op.f("ck_lead_status_changes_via")),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"],
+            ["account_id"],
+            ["accounts.id"],
             name=op.f("fk_lead_status_changes_account_id_accounts"),
         ),
         sa.ForeignKeyConstraint(
-            ["account_id", "lead_id"], ["leads.account_id", "leads.id"],
-            name=op.f("fk_lead_status_changes_account_id_leads"), ondelete="CASCADE",
+            ["account_id", "lead_id"],
+            ["leads.account_id", "leads.id"],
+            name=op.f("fk_lead_status_changes_account_id_leads"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["changed_by"], ["users.id"],
-            name=op.f("fk_lead_status_changes_changed_by_users"), ondelete="SET NULL",
+            ["changed_by"],
+            ["users.id"],
+            name=op.f("fk_lead_status_changes_changed_by_users"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("account_id", "id", name=op.f("pk_lead_status_changes")),
-    )  # fmt: skip
+    )
     op.create_index(
         "ix_lead_status_changes_account_id_lead_id_created_at",
         "lead_status_changes",
         ["account_id", "lead_id", "created_at"],
     )
-    op.create_index(
-        "ix_lead_status_changes_changed_by", "lead_status_changes", ["changed_by"]
-    )
+    op.create_index("ix_lead_status_changes_changed_by", "lead_status_changes", ["changed_by"])
     enable_tenant_isolation(bind, "lead_status_changes")
     # the history is appended to, never rewritten
     op.execute(f"REVOKE UPDATE, DELETE ON lead_status_changes FROM {APP_ROLE}")
@@ -163,11 +183,15 @@ def upgrade() -> None:
         sa.Column("weights", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("updated_by", sa.Integer(), nullable=True),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
         ),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
         ),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
@@ -175,16 +199,19 @@ def upgrade() -> None:
             "jsonb_typeof(weights) = 'object'", name=op.f("ck_lead_scoring_weights_weights_object")
         ),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"],
+            ["account_id"],
+            ["accounts.id"],
             name=op.f("fk_lead_scoring_weights_account_id_accounts"),
         ),
         sa.ForeignKeyConstraint(
-            ["updated_by"], ["users.id"],
-            name=op.f("fk_lead_scoring_weights_updated_by_users"), ondelete="SET NULL",
+            ["updated_by"],
+            ["users.id"],
+            name=op.f("fk_lead_scoring_weights_updated_by_users"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("account_id", "id", name=op.f("pk_lead_scoring_weights")),
         sa.UniqueConstraint("account_id", name=op.f("uq_lead_scoring_weights_account_id")),
-    )  # fmt: skip
+    )
     op.create_index("ix_lead_scoring_weights_updated_by", "lead_scoring_weights", ["updated_by"])
     enable_tenant_isolation(bind, "lead_scoring_weights")
     op.execute(
@@ -202,12 +229,16 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("csv_text", sa.Text(), nullable=False),
         sa.Column(
-            "mapping", postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"), nullable=False,
+            "mapping",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
         ),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
         ),
         sa.CheckConstraint(
@@ -217,11 +248,13 @@ def upgrade() -> None:
             ["account_id"], ["accounts.id"], name=op.f("fk_lead_imports_account_id_accounts")
         ),
         sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"],
-            name=op.f("fk_lead_imports_created_by_users"), ondelete="SET NULL",
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_lead_imports_created_by_users"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("account_id", "id", name=op.f("pk_lead_imports")),
-    )  # fmt: skip
+    )
     op.create_index("ix_lead_imports_created_by", "lead_imports", ["created_by"])
     enable_tenant_isolation(bind, "lead_imports")
 
@@ -249,7 +282,12 @@ def downgrade() -> None:
     ):
         op.drop_constraint(check, "leads", type_="check")
     for column in (
-        "last_engaged_at", "form_submissions", "email_clicks", "email_opens", "scored_at",
-        "score_breakdown", *reversed(UTM),
-    ):  # fmt: skip
+        "last_engaged_at",
+        "form_submissions",
+        "email_clicks",
+        "email_opens",
+        "scored_at",
+        "score_breakdown",
+        *reversed(UTM),
+    ):
         op.drop_column("leads", column)

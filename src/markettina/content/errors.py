@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-
 # --- leads -------------------------------------------------------------------------------
-
-from markettina.kernel.errors import Conflict as _Conflict  # noqa: E402
-from markettina.kernel.errors import NotFound as _NotFound  # noqa: E402
+from markettina.kernel.errors import Conflict as _Conflict
+from markettina.kernel.errors import NotFound as _NotFound
 
 
 class LeadNotFound(_NotFound):

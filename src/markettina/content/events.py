@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-
 # --- leads (lead.created is the change-capture event of the leads table) ---------------------
+from typing import ClassVar as _ClassVar
 
-from typing import ClassVar as _ClassVar  # noqa: E402
-
-from markettina.kernel.events import Event as _Event  # noqa: E402
+from markettina.kernel.events import Event as _Event
 
 
 class _LeadEvent(_Event):

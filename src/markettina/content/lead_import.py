@@ -38,9 +38,17 @@ from .models import LEAD_STATUSES
 
 MAX_ROWS = 100_000
 TEXT_FIELDS = (
-    "name", "phone", "company", "source", "notes",
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-)  # fmt: skip
+    "name",
+    "phone",
+    "company",
+    "source",
+    "notes",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+)
 FIELDS = (*TEXT_FIELDS, "email", "status", "tags")
 MAX_LENGTH = {"name": 200, "phone": 50, "notes": 10_000, "email": 320, "tags": 2_000}
 DEFAULT_MAX_LENGTH = 200
@@ -48,13 +56,27 @@ MAX_TAGS = 50
 MAX_TAG_LENGTH = 50
 
 ALIASES = {
-    "e_mail": "email", "email_address": "email", "mail": "email",
-    "full_name": "name", "contact": "name", "contact_name": "name",
-    "telephone": "phone", "phone_number": "phone", "mobile": "phone", "tel": "phone",
-    "organisation": "company", "organization": "company", "company_name": "company",
-    "tag": "tags", "labels": "tags", "lead_source": "source", "stage": "status",
-    "note": "notes", "comment": "notes", "comments": "notes",
-}  # fmt: skip
+    "e_mail": "email",
+    "email_address": "email",
+    "mail": "email",
+    "full_name": "name",
+    "contact": "name",
+    "contact_name": "name",
+    "telephone": "phone",
+    "phone_number": "phone",
+    "mobile": "phone",
+    "tel": "phone",
+    "organisation": "company",
+    "organization": "company",
+    "company_name": "company",
+    "tag": "tags",
+    "labels": "tags",
+    "lead_source": "source",
+    "stage": "status",
+    "note": "notes",
+    "comment": "notes",
+    "comments": "notes",
+}
 _TAG_SEPARATORS = re.compile(r"[;|,]")
 
 
@@ -190,7 +212,8 @@ def _row(line: int, cells: dict[str, str]) -> LeadRow | Refusal:
             continue
         if len(value) > MAX_LENGTH.get(target, DEFAULT_MAX_LENGTH):
             return Refusal(
-                line, f"{target}: longer than {MAX_LENGTH.get(target, DEFAULT_MAX_LENGTH)} characters"
+                line,
+                f"{target}: longer than {MAX_LENGTH.get(target, DEFAULT_MAX_LENGTH)} characters",
             )
         if unstorable(value) is not None:
             return Refusal(line, f"{target}: holds characters that cannot be stored")
@@ -227,10 +250,7 @@ def merge(earlier: LeadRow, later: LeadRow) -> LeadRow:
     are unioned, the status never moves backwards. Keeps ``earlier``'s line."""
     values = dict(earlier.values)
     values.update({k: v for k, v in later.values.items() if v})
-    if earlier.status is None:
-        status = later.status
-    else:
-        status = import_status(earlier.status, later.status)
+    status = later.status if earlier.status is None else import_status(earlier.status, later.status)
     tags = list(dict.fromkeys([*earlier.tags, *later.tags]))[:MAX_TAGS]
     return replace(earlier, values=values, status=status, tags=tags)
 

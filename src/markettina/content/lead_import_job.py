@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import ARRAY, Text, any_, bindparam, delete, func, select, text
+from sqlalchemy import ARRAY, Text, any_, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.async_jobs import start_job
@@ -27,7 +27,7 @@ from markettina.kernel.errors import FieldError, ValidationFailed
 
 from .lead_import import BadFile, LeadRow, merge, merge_file, parse, read_header
 from .lead_pipeline import record_status_change
-from .lead_scoring import LeadFacts, Weights, account_weights, score_lead
+from .lead_scoring import LeadFacts, Weights, account_weights, score_lead, transaction_now
 from .leads import record_score_change
 from .models import Lead, LeadImport
 
@@ -37,10 +37,23 @@ MAX_REPORTED_REFUSALS = 1000
 Progress = Callable[[int], Awaitable[None]]
 
 _COPIED = (
-    "target_id", "name", "email", "phone", "company", "source", "status", "notes", "tags",
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "score",
+    "target_id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "status",
+    "notes",
+    "tags",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "score",
     "score_breakdown",
-)  # fmt: skip
+)
 _WRITTEN = _COPIED[1:]
 _STAGING = """
 CREATE TEMPORARY TABLE lead_import_rows (
@@ -70,14 +83,20 @@ async def stage_import(
             f"the file cannot be imported: {exc}",
             errors=[FieldError("body.csv", str(exc), "bad_file")],
         ) from exc
-    staged = LeadImport(account_id=account_id, csv_text=csv_text, mapping=mapping,
-                        created_by=created_by)  # fmt: skip
+    staged = LeadImport(
+        account_id=account_id, csv_text=csv_text, mapping=mapping, created_by=created_by
+    )
     session.add(staged)
     await session.flush()
     job_id = await start_job(
-        session, account_id=account_id, job_type=JOB_TYPE, task=task, created_by=created_by,
-        input_data={"import_id": str(staged.id), "rows": rows}, max_retries=1,
-    )  # fmt: skip
+        session,
+        account_id=account_id,
+        job_type=JOB_TYPE,
+        task=task,
+        created_by=created_by,
+        input_data={"import_id": str(staged.id), "rows": rows},
+        max_retries=1,
+    )
     return job_id, staged.id, rows, columns
 
 
@@ -103,7 +122,7 @@ async def run_import(
     )
     await progress(40)
     weights = await account_weights(session, account_id=account_id)
-    now: dt.datetime = await session.scalar(select(func.now()))
+    now = await transaction_now(session)
     copied: list[tuple[Any, ...]] = []
     status_changes: list[tuple[int, str, str]] = []
     score_changes: list[tuple[int, int, int]] = []
@@ -119,8 +138,14 @@ async def run_import(
             unchanged += 1
             continue
         scored = score_lead(_facts(values, lead), weights.weights, now)
-        copied.append((lead.id, *(values[name] for name in _WRITTEN[:-2]), scored.score,
-                       Jsonb(scored.breakdown)))  # fmt: skip
+        copied.append(
+            (
+                lead.id,
+                *(values[name] for name in _WRITTEN[:-2]),
+                scored.score,
+                Jsonb(scored.breakdown),
+            )
+        )
         if values["status"] != lead.status:
             status_changes.append((lead.id, lead.status, values["status"]))
         if scored.score != lead.score:
@@ -129,12 +154,22 @@ async def run_import(
     await progress(80)
     for lead_id, from_status, to_status in status_changes:
         await record_status_change(
-            session, account_id=account_id, lead_id=lead_id, from_status=from_status,
-            to_status=to_status, changed_by=importer, via="import",
-        )  # fmt: skip
+            session,
+            account_id=account_id,
+            lead_id=lead_id,
+            from_status=from_status,
+            to_status=to_status,
+            changed_by=importer,
+            via="import",
+        )
     for lead_id, from_score, to_score in score_changes:
-        await record_score_change(session, account_id=account_id, lead_id=lead_id,
-                                  from_score=from_score, to_score=to_score)  # fmt: skip
+        await record_score_change(
+            session,
+            account_id=account_id,
+            lead_id=lead_id,
+            from_score=from_score,
+            to_score=to_score,
+        )
     await session.execute(
         delete(LeadImport).where(LeadImport.account_id == account_id, LeadImport.id == import_id)
     )
@@ -162,8 +197,11 @@ async def _existing_leads(
     leads = (
         await session.execute(
             select(Lead)
-            .where(Lead.account_id == account_id, Lead.deleted_at.is_(None),
-                   Lead.email == any_(bindparam("emails", emails, type_=ARRAY(Text))))  # fmt: skip
+            .where(
+                Lead.account_id == account_id,
+                Lead.deleted_at.is_(None),
+                Lead.email == any_(bindparam("emails", emails, type_=ARRAY(Text))),
+            )
             .with_for_update()
         )
     ).scalars()
@@ -173,8 +211,11 @@ async def _existing_leads(
 def _as_row(lead: Lead) -> LeadRow:
     return LeadRow(
         0,
-        values={name: getattr(lead, name) for name in ("email", *_WRITTEN[:-2])
-                if name not in ("status", "tags")},  # fmt: skip
+        values={
+            name: getattr(lead, name)
+            for name in ("email", *_WRITTEN[:-2])
+            if name not in ("status", "tags")
+        },
         status=lead.status,
         tags=list(lead.tags),
     )
@@ -192,27 +233,32 @@ def _written(row: LeadRow, lead: Lead | None) -> dict[str, Any]:
 
 def _facts(values: dict[str, Any], lead: Lead | None, now: dt.datetime | None = None) -> LeadFacts:
     return LeadFacts(
-        status=values["status"], source=values["source"], email=values["email"],
-        phone=values["phone"], company=values["company"], utm_source=values["utm_source"],
+        status=values["status"],
+        source=values["source"],
+        email=values["email"],
+        phone=values["phone"],
+        company=values["company"],
+        utm_source=values["utm_source"],
         email_opens=lead.email_opens if lead else 0,
         email_clicks=lead.email_clicks if lead else 0,
         form_submissions=lead.form_submissions if lead else 0,
         last_engaged_at=lead.last_engaged_at if lead else None,
         created_at=lead.created_at if lead else now,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
 
 
 def _new_lead(row: LeadRow, weights: Weights, now: dt.datetime) -> tuple[Any, ...]:
     values = _written(row, None)
     scored = score_lead(_facts(values, None, now), weights.weights, now)
-    return (None, *(values[name] for name in _WRITTEN[:-2]), scored.score,
-            Jsonb(scored.breakdown))  # fmt: skip
+    return (None, *(values[name] for name in _WRITTEN[:-2]), scored.score, Jsonb(scored.breakdown))
 
 
 async def _write(
-    session: AsyncSession, account_id: uuid.UUID, importer: int | None,
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    importer: int | None,
     rows: list[tuple[Any, ...]],
-) -> int:  # fmt: skip
+) -> int:
     """COPY the rows into a temporary table, then INSERT the new leads and UPDATE the
     merged ones from it; the number of leads created."""
     if not rows:

@@ -11,6 +11,7 @@ backwards, and never out of WON or LOST (``import_status``).
 from __future__ import annotations
 
 import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,8 +34,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 FINAL = ("WON", "LOST")
 # how far along a lead is: an import keeps the furthest
-RANK = {"NEW": 0, "CONTACTED": 1, "QUALIFIED": 2, "PROPOSAL_SENT": 3, "NEGOTIATION": 4,
-        "WON": 5, "LOST": 5}  # fmt: skip
+RANK = {
+    "NEW": 0,
+    "CONTACTED": 1,
+    "QUALIFIED": 2,
+    "PROPOSAL_SENT": 3,
+    "NEGOTIATION": 4,
+    "WON": 5,
+    "LOST": 5,
+}
 
 
 def check_transition(from_status: str, to_status: str) -> None:
@@ -66,10 +74,14 @@ async def record_status_change(
     """The history row and the events of one change (``lead.converted`` when it is WON)."""
     session.add(
         LeadStatusChange(
-            account_id=account_id, lead_id=lead_id, from_status=from_status,
-            to_status=to_status, changed_by=changed_by, via=via,
+            account_id=account_id,
+            lead_id=lead_id,
+            from_status=from_status,
+            to_status=to_status,
+            changed_by=changed_by,
+            via=via,
         )
-    )  # fmt: skip
+    )
     await record(
         session,
         LeadStatusChanged(
@@ -100,9 +112,11 @@ async def list_history(
         LeadStatusChange.account_id == account_id, LeadStatusChange.lead_id == lead_id
     )
     statement = newest_first(
-        statement, at=LeadStatusChange.created_at, id_=LeadStatusChange.id, limit=limit,
+        statement,
+        at=LeadStatusChange.created_at,
+        id_=LeadStatusChange.id,
+        limit=limit,
         cursor=cursor,
-    )  # fmt: skip
+    )
     rows = list((await session.execute(statement)).scalars())
     return page_of(rows, limit, lambda change: (change.created_at.isoformat(), change.id))
-

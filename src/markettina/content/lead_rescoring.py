@@ -9,10 +9,10 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .lead_scoring import LeadFacts, Weights, account_weights, score_lead
+from .lead_scoring import LeadFacts, Weights, account_weights, score_lead, transaction_now
 from .leads import record_score_change
 from .models import Lead
 
@@ -30,9 +30,7 @@ async def rescore(
 ) -> None:
     """Write ``changes`` and the lead's new score in one update; ``lead.score_changed``
     when the number moved."""
-    facts = LeadFacts(**{
-        name: changes.get(name, getattr(lead, name)) for name in LeadFacts.__dataclass_fields__
-    })  # fmt: skip
+    facts = LeadFacts.of(lead, **changes)
     scored = score_lead(facts, weights.weights, now)
     from_score = lead.score
     await session.execute(
@@ -40,8 +38,13 @@ async def rescore(
         .where(Lead.account_id == lead.account_id, Lead.id == lead.id)
         .values(**changes, score=scored.score, score_breakdown=scored.breakdown, scored_at=now)
     )
-    await record_score_change(session, account_id=lead.account_id, lead_id=lead.id,
-                              from_score=from_score, to_score=scored.score)  # fmt: skip
+    await record_score_change(
+        session,
+        account_id=lead.account_id,
+        lead_id=lead.id,
+        from_score=from_score,
+        to_score=scored.score,
+    )
 
 
 async def record_engagement(
@@ -68,11 +71,15 @@ async def record_engagement(
     counter = _COUNTERS[kind]
     last = lead.last_engaged_at
     await rescore(
-        session, lead, await account_weights(session, account_id=account_id),
-        await session.scalar(select(func.now())),
-        **{counter: getattr(lead, counter) + 1,
-           "last_engaged_at": at if last is None or at > last else last},
-    )  # fmt: skip
+        session,
+        lead,
+        await account_weights(session, account_id=account_id),
+        await transaction_now(session),
+        **{
+            counter: getattr(lead, counter) + 1,
+            "last_engaged_at": at if last is None or at > last else last,
+        },
+    )
     return True
 
 
@@ -85,8 +92,7 @@ async def rescore_batch(
         (
             await session.execute(
                 select(Lead)
-                .where(Lead.account_id == account_id, Lead.deleted_at.is_(None),
-                       Lead.id > after_id)  # fmt: skip
+                .where(Lead.account_id == account_id, Lead.deleted_at.is_(None), Lead.id > after_id)
                 .order_by(Lead.id)
                 .limit(batch)
                 .with_for_update()
@@ -96,8 +102,7 @@ async def rescore_batch(
     if not leads:
         return None
     weights = await account_weights(session, account_id=account_id)
-    now = await session.scalar(select(func.now()))
-    assert now is not None
+    now = await transaction_now(session)
     for lead in leads:
         await rescore(session, lead, weights, now)
     return leads[-1].id

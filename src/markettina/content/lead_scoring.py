@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,14 +58,22 @@ _SOURCES: tuple[tuple[tuple[str, ...], float], ...] = (
     (("referral", "referred", "partner"), 1.0),
     (("website", "web", "form", "landing", "organic", "seo"), 0.8),
     (("event", "webinar", "fair", "meetup"), 0.7),
-    (("social", "facebook", "instagram", "linkedin", "twitter", "tiktok", "email", "newsletter"), 0.6),
+    (
+        ("social", "facebook", "instagram", "linkedin", "twitter", "tiktok", "email", "newsletter"),
+        0.6,
+    ),
     (("ads", "adwords", "paid", "ppc", "cpc"), 0.5),
 )
 _OTHER_SOURCE = 0.3
 _STATUS = {
-    "NEW": 0.1, "CONTACTED": 0.3, "QUALIFIED": 0.6, "PROPOSAL_SENT": 0.8,
-    "NEGOTIATION": 0.9, "WON": 1.0, "LOST": 0.0,
-}  # fmt: skip
+    "NEW": 0.1,
+    "CONTACTED": 0.3,
+    "QUALIFIED": 0.6,
+    "PROPOSAL_SENT": 0.8,
+    "NEGOTIATION": 0.9,
+    "WON": 1.0,
+    "LOST": 0.0,
+}
 FRESH_DAYS = 7
 STALE_DAYS = 90
 ENGAGEMENT_TARGET = 10  # open = 1, click = 3
@@ -88,8 +96,20 @@ class LeadFacts:
     created_at: dt.datetime
 
     @classmethod
-    def of(cls, lead: Any) -> LeadFacts:
-        return cls(**{name: getattr(lead, name) for name in cls.__dataclass_fields__})
+    def of(cls, lead: Any = None, **overrides: Any) -> LeadFacts:
+        """The facts of ``lead`` (any object with the attributes), ``overrides`` winning."""
+        values: dict[str, Any] = {
+            name: overrides[name] if name in overrides else getattr(lead, name)
+            for name in cls.__dataclass_fields__
+        }
+        return cls(**values)
+
+
+async def transaction_now(session: AsyncSession) -> dt.datetime:
+    """The transaction's time, as PostgreSQL's now() gives it to created_at."""
+    now = await session.scalar(select(func.now()))
+    assert isinstance(now, dt.datetime)
+    return now
 
 
 @dataclass(frozen=True)
@@ -137,9 +157,12 @@ def _recency(facts: LeadFacts, now: dt.datetime) -> tuple[float, str]:
 
 def _completeness(facts: LeadFacts) -> tuple[float, str]:
     known = {
-        "email": facts.email, "phone": facts.phone, "company": facts.company,
-        "source": facts.source, "utm_source": facts.utm_source,
-    }  # fmt: skip
+        "email": facts.email,
+        "phone": facts.phone,
+        "company": facts.company,
+        "source": facts.source,
+        "utm_source": facts.utm_source,
+    }
     present = [name for name, value in known.items() if value]
     return len(present) / len(known), f"{len(present)} of {len(known)} profile fields known"
 

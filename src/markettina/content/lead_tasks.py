@@ -39,9 +39,11 @@ async def import_leads(job: TrackedJob) -> dict[str, Any]:
     """Import a staged CSV file of leads (one transaction; progress as it goes)."""
     async with unit_of_work(job_database().sessions, account_id=job.account_id) as session:
         return await run_import(
-            session, account_id=job.account_id, import_id=uuid.UUID(job.input["import_id"]),
+            session,
+            account_id=job.account_id,
+            import_id=uuid.UUID(job.input["import_id"]),
             progress=job.progress,
-        )  # fmt: skip
+        )
 
 
 @job_queue.task(name="content.rescore_leads", queue=QUEUE)
@@ -67,9 +69,12 @@ async def count_engagement(session: AsyncSession, event: StoredEvent) -> None:
     lead_id = event.data.get("lead_id")
     email = event.data.get("email")
     found = await record_engagement(
-        session, account_id=event.account_id, kind=ENGAGEMENT_EVENTS[event.event_type],
+        session,
+        account_id=event.account_id,
+        kind=ENGAGEMENT_EVENTS[event.event_type],
         lead_id=lead_id if isinstance(lead_id, int) else None,
-        email=email if isinstance(email, str) else None, at=event.created_at,
-    )  # fmt: skip
+        email=email if isinstance(email, str) else None,
+        at=event.created_at,
+    )
     if not found:
         log.info("engagement_without_lead", event_id=str(event.id), event_type=event.event_type)

@@ -27,17 +27,34 @@ from markettina.kernel.pagination import Page, bad_cursor, decode_cursor, page_o
 from .errors import LeadNotFound, LeadVersionConflict
 from .events import LeadConverted, LeadScoreChanged
 from .lead_pipeline import check_transition, record_status_change
-from .lead_scoring import LeadFacts, account_weights, score_lead
+from .lead_scoring import LeadFacts, account_weights, score_lead, transaction_now
 from .models import Lead
 from .schemas.leads import LeadCreate, LeadUpdate
 
 # the columns of ``LeadOut``, in its order
 LISTED = (
-    Lead.id, Lead.name, Lead.email, Lead.phone, Lead.company, Lead.source, Lead.status,
-    Lead.score, Lead.notes, Lead.tags, Lead.utm_source, Lead.utm_medium, Lead.utm_campaign,
-    Lead.utm_term, Lead.utm_content, Lead.scored_at, Lead.user_id, Lead.created_by,
-    Lead.created_at, Lead.updated_at, Lead.version,
-)  # fmt: skip
+    Lead.id,
+    Lead.name,
+    Lead.email,
+    Lead.phone,
+    Lead.company,
+    Lead.source,
+    Lead.status,
+    Lead.score,
+    Lead.notes,
+    Lead.tags,
+    Lead.utm_source,
+    Lead.utm_medium,
+    Lead.utm_campaign,
+    Lead.utm_term,
+    Lead.utm_content,
+    Lead.scored_at,
+    Lead.user_id,
+    Lead.created_by,
+    Lead.created_at,
+    Lead.updated_at,
+    Lead.version,
+)
 
 
 class _NewestLeadsFirst(NewestFirst):
@@ -49,7 +66,7 @@ class _NewestLeadsFirst(NewestFirst):
         if cursor is None:
             return super().page_query(limit=limit, cursor=None, **params)
         at, lead_id = decode_lead_cursor(cursor)
-        query, bound = super().page_query(limit=limit, cursor=None, **params)
+        _first, bound = super().page_query(limit=limit, cursor=None, **params)
         return self._after_json, {**bound, "after_at": at, "after_id": lead_id}
 
 
@@ -161,26 +178,39 @@ async def create_lead(
     """A new lead, scored as it is created (``lead.created`` is written by the table's
     change capture; ``lead.converted`` too when it is created WON)."""
     weights = await account_weights(session, account_id=account_id)
-    now = await _now(session)
+    now = await transaction_now(session)
     values = fields.model_dump()
-    facts = LeadFacts(**{
-        **{name: values.get(name) for name in LeadFacts.__dataclass_fields__},
-        "email_opens": 0, "email_clicks": 0, "form_submissions": 0, "last_engaged_at": None,
-        "created_at": now,
-    })  # fmt: skip
+    facts = LeadFacts.of(
+        None,
+        **{
+            **{name: values.get(name) for name in LeadFacts.__dataclass_fields__},
+            "email_opens": 0,
+            "email_clicks": 0,
+            "form_submissions": 0,
+            "last_engaged_at": None,
+            "created_at": now,
+        },
+    )
     scored = score_lead(facts, weights.weights, now)
     lead = Lead(
-        account_id=account_id, user_id=created_by, created_by=created_by, **values,
-        score=scored.score, score_breakdown=scored.breakdown, scored_at=now,
-    )  # fmt: skip
+        account_id=account_id,
+        user_id=created_by,
+        created_by=created_by,
+        **values,
+        score=scored.score,
+        score_breakdown=scored.breakdown,
+        scored_at=now,
+    )
     session.add(lead)
     await session.flush()
     await session.refresh(lead)
     if lead.status == "WON":
         await record(
-            session, LeadConverted(lead_id=lead.id, changed_by=created_by),
-            account_id=account_id, aggregate_id=lead.id,
-        )  # fmt: skip
+            session,
+            LeadConverted(lead_id=lead.id, changed_by=created_by),
+            account_id=account_id,
+            aggregate_id=lead.id,
+        )
     return lead
 
 
@@ -212,30 +242,37 @@ async def update_lead(
     if not changes:
         return current
     weights = await account_weights(session, account_id=account_id)
-    now = await _now(session)
-    facts = LeadFacts(**{
-        name: changes.get(name, getattr(current, name)) for name in LeadFacts.__dataclass_fields__
-    })  # fmt: skip
+    now = await transaction_now(session)
+    facts = LeadFacts.of(current, **changes)
     scored = score_lead(facts, weights.weights, now)
     from_score = current.score
     updated = (
         await session.execute(
             update(Lead)
-            .where(Lead.account_id == account_id, Lead.id == lead_id,
-                   Lead.version == expected_version)  # fmt: skip
-            .values(**changes, score=scored.score, score_breakdown=scored.breakdown,
-                    scored_at=now)  # fmt: skip
+            .where(
+                Lead.account_id == account_id, Lead.id == lead_id, Lead.version == expected_version
+            )
+            .values(**changes, score=scored.score, score_breakdown=scored.breakdown, scored_at=now)
             .returning(Lead)
             .execution_options(populate_existing=True, synchronize_session=False)
         )
     ).scalar_one()
     if "status" in changes:
         await record_status_change(
-            session, account_id=account_id, lead_id=lead_id, from_status=from_status,
-            to_status=changes["status"], changed_by=changed_by,
-        )  # fmt: skip
-    await record_score_change(session, account_id=account_id, lead_id=lead_id,
-                              from_score=from_score, to_score=updated.score)  # fmt: skip
+            session,
+            account_id=account_id,
+            lead_id=lead_id,
+            from_status=from_status,
+            to_status=changes["status"],
+            changed_by=changed_by,
+        )
+    await record_score_change(
+        session,
+        account_id=account_id,
+        lead_id=lead_id,
+        from_score=from_score,
+        to_score=updated.score,
+    )
     return updated
 
 
@@ -263,12 +300,8 @@ async def record_score_change(
 ) -> None:
     if from_score != to_score:
         await record(
-            session, LeadScoreChanged(lead_id=lead_id, from_score=from_score, to_score=to_score),
-            account_id=account_id, aggregate_id=lead_id,
-        )  # fmt: skip
-
-
-async def _now(session: AsyncSession) -> dt.datetime:
-    """The transaction's time, as PostgreSQL's now() gives it to created_at."""
-    now: dt.datetime = await session.scalar(select(func.now()))
-    return now
+            session,
+            LeadScoreChanged(lead_id=lead_id, from_score=from_score, to_score=to_score),
+            account_id=account_id,
+            aggregate_id=lead_id,
+        )

@@ -58,8 +58,12 @@ def _expected_version(if_match: str | None, body_version: int | None, what: str)
     return version
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=LeadOut,
-             summary="Create a lead (scored at once)")  # fmt: skip
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LeadOut,
+    summary="Create a lead (scored at once)",
+)
 async def create_lead(
     body: LeadCreate, actor: LeadsWrite, session: Transaction, response: Response
 ) -> LeadOut:
@@ -88,16 +92,25 @@ async def list_leads(
     created_before: Annotated[Timestamp | None, Query(description="Exclusive.")] = None,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=200,
-              description="Part of the name, e-mail or company (case-insensitive)."),
-    ] = None,  # fmt: skip
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Part of the name, e-mail or company (case-insensitive).",
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
     filters = leads.LeadFilters(
-        status=lead_status, source=source, score_min=score_min, score_max=score_max, tag=tag,
-        created_after=created_after, created_before=created_before, q=q,
-    )  # fmt: skip
+        status=lead_status,
+        source=source,
+        score_min=score_min,
+        score_max=score_max,
+        tag=tag,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+    )
     if filters == leads.LeadFilters():
         body = await leads.LISTED_PAGE.json_page(
             session, limit=limit, cursor=cursor, **of_acting_account(actor)
@@ -135,23 +148,32 @@ async def update_lead(
     if_match: IfMatch = None,
 ) -> LeadOut:
     lead = await leads.update_lead(
-        session, account_id=actor.account_id, lead_id=lead_id,
-        expected_version=_expected_version(if_match, body.version, "lead"), fields=body,
+        session,
+        account_id=actor.account_id,
+        lead_id=lead_id,
+        expected_version=_expected_version(if_match, body.version, "lead"),
+        fields=body,
         changed_by=actor.user_id,
-    )  # fmt: skip
+    )
     response.headers["ETag"] = f'"{lead.version}"'
     return LeadOut.model_validate(lead)
 
 
-@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Delete a lead (If-Match optional); its e-mail is free again")  # fmt: skip
+@router.delete(
+    "/{lead_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a lead (If-Match optional); its e-mail is free again",
+)
 async def delete_lead(
     lead_id: LeadId, actor: LeadsWrite, session: Transaction, if_match: IfMatch = None
 ) -> None:
     await leads.delete_lead(
-        session, account_id=actor.account_id, lead_id=lead_id,
-        expected_version=_expected_version(if_match, None, "lead"), deleted_by=actor.user_id,
-    )  # fmt: skip
+        session,
+        account_id=actor.account_id,
+        lead_id=lead_id,
+        expected_version=_expected_version(if_match, None, "lead"),
+        deleted_by=actor.user_id,
+    )
 
 
 @router.get(
@@ -161,9 +183,12 @@ async def delete_lead(
 )
 @not_plain("a path parameter (the lead): the read lane answers fixed paths")
 async def lead_history(
-    lead_id: LeadId, actor: LeadsRead, session: Transaction, limit: Limit = 50,
+    lead_id: LeadId,
+    actor: LeadsRead,
+    session: Transaction,
+    limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[StatusChangeOut]:  # fmt: skip
+) -> Page[StatusChangeOut]:
     await leads.get_lead(session, account_id=actor.account_id, lead_id=lead_id)
     page = await lead_pipeline.list_history(
         session, account_id=actor.account_id, lead_id=lead_id, limit=limit, cursor=cursor
@@ -174,8 +199,11 @@ async def lead_history(
     )
 
 
-@router.get("/{lead_id}/score", response_model=LeadScoreOut,
-            summary="Why a lead has its score: each rule's weight, fraction, points, reason")  # fmt: skip
+@router.get(
+    "/{lead_id}/score",
+    response_model=LeadScoreOut,
+    summary="Why a lead has its score: each rule's weight, fraction, points, reason",
+)
 async def lead_score(lead_id: LeadId, actor: LeadsRead, session: Transaction) -> LeadScoreOut:
     lead = await leads.get_lead(session, account_id=actor.account_id, lead_id=lead_id)
     breakdown = lead.score_breakdown or {}
@@ -187,21 +215,31 @@ async def lead_score(lead_id: LeadId, actor: LeadsRead, session: Transaction) ->
         total_weight=int(breakdown.get("total_weight", 0)),
         rules=[RuleOut(rule=name, **rules[name]) for name in lead_scoring.RULES if name in rules],
         engagement={
-            "email_opens": lead.email_opens, "email_clicks": lead.email_clicks,
-            "form_submissions": lead.form_submissions, "last_engaged_at": lead.last_engaged_at,
+            "email_opens": lead.email_opens,
+            "email_clicks": lead.email_clicks,
+            "form_submissions": lead.form_submissions,
+            "last_engaged_at": lead.last_engaged_at,
         },
-    )  # fmt: skip
+    )
 
 
 def _weights_out(weights: lead_scoring.Weights) -> ScoringWeightsOut:
-    return ScoringWeightsOut(weights=weights.weights, version=weights.version,
-                             updated_at=weights.updated_at,
-                             defaults=dict(lead_scoring.DEFAULT_WEIGHTS))  # fmt: skip
+    return ScoringWeightsOut(
+        weights=weights.weights,
+        version=weights.version,
+        updated_at=weights.updated_at,
+        defaults=dict(lead_scoring.DEFAULT_WEIGHTS),
+    )
 
 
-@scoring_router.get("/weights", response_model=ScoringWeightsOut,
-                    summary="The account's lead scoring weights (the defaults until changed)")  # fmt: skip
-async def read_weights(actor: LeadsRead, session: Transaction, response: Response) -> ScoringWeightsOut:
+@scoring_router.get(
+    "/weights",
+    response_model=ScoringWeightsOut,
+    summary="The account's lead scoring weights (the defaults until changed)",
+)
+async def read_weights(
+    actor: LeadsRead, session: Transaction, response: Response
+) -> ScoringWeightsOut:
     weights = await lead_scoring.account_weights(session, account_id=actor.account_id)
     response.headers["ETag"] = f'"{weights.version}"'
     return _weights_out(weights)
@@ -220,10 +258,12 @@ async def replace_weights(
     if_match: IfMatch = None,
 ) -> ScoringWeightsOut:
     weights = await lead_scoring.set_weights(
-        session, account_id=actor.account_id, weights=body.weights(),
+        session,
+        account_id=actor.account_id,
+        weights=body.weights(),
         expected_version=_expected_version(if_match, body.version, "weights"),
         updated_by=actor.user_id,
-    )  # fmt: skip
+    )
     await defer_rescore(session, actor.account_id)
     response.headers["ETag"] = f'"{weights.version}"'
     return _weights_out(weights)
@@ -239,7 +279,11 @@ async def import_leads_csv(
     body: LeadImportCreate, actor: LeadsWrite, session: Transaction
 ) -> LeadImportStarted:
     job_id, import_id, rows, columns = await lead_import_job.stage_import(
-        session, account_id=actor.account_id, created_by=actor.user_id, csv_text=body.csv,
-        mapping=dict(body.mapping), task=import_leads,
-    )  # fmt: skip
+        session,
+        account_id=actor.account_id,
+        created_by=actor.user_id,
+        csv_text=body.csv,
+        mapping=dict(body.mapping),
+        task=import_leads,
+    )
     return LeadImportStarted(job_id=job_id, import_id=import_id, rows=rows, columns=columns)

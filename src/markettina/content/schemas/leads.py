@@ -168,9 +168,21 @@ class ScoringWeightsOut(ResponseModel):
 
 
 FieldName = Literal[
-    "name", "email", "phone", "company", "source", "status", "notes", "tags",
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ignore",
-]  # fmt: skip
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "status",
+    "notes",
+    "tags",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "ignore",
+]
 Header = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
