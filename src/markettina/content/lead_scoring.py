@@ -5,8 +5,9 @@ Each rule gives a fraction between 0 and 1; an account weighs the rules (``weigh
 each, defaults below). The score is ``round(100 * sum(weight * fraction) / sum(weights))``
 and each rule's ``points`` are its share of it. The rules (docs/api.md, "Lead scoring"):
 
-- ``source``: how well the channel converts (referral 1, website or form 0.8, event 0.7,
-  social or e-mail 0.6, ads 0.5, import 0.3, any other source 0.3, none 0).
+- ``source``: how well the channel converts, by a word of the source (referral or partner
+  1, website, web, form or organic 0.8, event or webinar 0.7, social networks, email or
+  newsletter 0.6, ads or paid 0.5, any other source 0.3, none 0).
 - ``email_engagement``: opens count 1, clicks 3, out of 10 (the counters the e-mail
   open and click event handlers keep).
 - ``form_submissions``: one submitted form is 0.5, two or more 1 (kept by the
@@ -23,6 +24,7 @@ and each rule's ``points`` are its share of it. The rules (docs/api.md, "Lead sc
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +55,7 @@ DEFAULT_WEIGHTS: dict[str, int] = {
     "status": 20,
 }
 
-# the first keyword found in the lower-cased source decides its fraction
+# the first group with a word of the source (lower-cased) decides its fraction
 _SOURCES: tuple[tuple[tuple[str, ...], float], ...] = (
     (("referral", "referred", "partner"), 1.0),
     (("website", "web", "form", "landing", "organic", "seo"), 0.8),
@@ -121,9 +123,9 @@ class Scored:
 def _source(facts: LeadFacts) -> tuple[float, str]:
     if not facts.source:
         return 0.0, "no source known"
-    value = facts.source.lower()
+    words = set(re.findall(r"[a-z0-9]+", facts.source.lower()))
     for keywords, fraction in _SOURCES:
-        if any(keyword in value for keyword in keywords):
+        if words.intersection(keywords):
             return fraction, f"source {facts.source!r}"
     return _OTHER_SOURCE, f"source {facts.source!r} (another source)"
 
