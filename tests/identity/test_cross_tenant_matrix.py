@@ -147,6 +147,16 @@ def _session(urls: DatabaseURLs, owner: Member) -> Resource:
                     (family,))  # fmt: skip
 
 
+# --- leads ---
+def _lead(urls: DatabaseURLs, owner: Member) -> Resource:
+    (lead,) = _sql(
+        urls, "INSERT INTO leads (account_id, name, email) VALUES (%s, 'A lead', %s) RETURNING id",
+        owner.account_id, f"lead-{uuid.uuid4().hex[:8]}@example.com",
+    )  # fmt: skip
+    return Resource({"lead_id": str(lead)}, "leads", "account_id = %s AND id = %s",
+                    (owner.account_id, lead))  # fmt: skip
+
+
 FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/me/sessions/{session_id}": _session,
     "/v1/account/members/{user_id}": _member_of_a,
@@ -165,6 +175,10 @@ FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
     "/v1/webhooks/{webhook_id}/rotate-secret": _webhook,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": _webhook_delivery,
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": _webhook_delivery,
+    # --- leads ---
+    "/v1/leads/{lead_id}": _lead,
+    "/v1/leads/{lead_id}/history": _lead,
+    "/v1/leads/{lead_id}/score": _lead,
 }
 
 

@@ -225,12 +225,12 @@ async def update_lead(
 ) -> Lead:
     """Change the lead if it is still at ``expected_version``; a new status must be one
     the pipeline allows from the current one; the lead is rescored."""
+    current = await get_lead(session, account_id=account_id, lead_id=lead_id, lock=True)
     if expected_version is None:
         raise ValidationFailed(
             "send the version you read, as If-Match or in the body",
             errors=[FieldError("body.version", "required (or If-Match)", "missing")],
         )
-    current = await get_lead(session, account_id=account_id, lead_id=lead_id, lock=True)
     if current.version != expected_version:
         raise LeadVersionConflict(current.version)
     changes = fields.changes()
