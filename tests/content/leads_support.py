@@ -26,9 +26,10 @@ async def change(
     client: httpx.AsyncClient, member: Member, lead: dict[str, Any], **fields: Any
 ) -> httpx.Response:
     return await client.patch(
-        f"/v1/leads/{lead['id']}", json={**fields, "version": lead["version"]},
+        f"/v1/leads/{lead['id']}",
+        json={**fields, "version": lead["version"]},
         headers=member.headers,
-    )  # fmt: skip
+    )
 
 
 async def stage(
@@ -54,9 +55,11 @@ async def run_staged(db: DatabaseURLs, member: Member, import_id: str) -> dict[s
     try:
         async with unit_of_work(database.sessions, account_id=member.account_id) as session:
             report = await run_import(
-                session, account_id=member.account_id, import_id=uuid.UUID(import_id),
+                session,
+                account_id=member.account_id,
+                import_id=uuid.UUID(import_id),
                 progress=progress,
-            )  # fmt: skip
+            )
     finally:
         await database.dispose()
     assert seen == sorted(seen)
@@ -64,15 +67,22 @@ async def run_staged(db: DatabaseURLs, member: Member, import_id: str) -> dict[s
 
 
 async def import_csv(
-    client: httpx.AsyncClient, db: DatabaseURLs, member: Member, csv: str,
+    client: httpx.AsyncClient,
+    db: DatabaseURLs,
+    member: Member,
+    csv: str,
     mapping: dict[str, str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     started = await stage(client, member, csv, mapping)
     return await run_staged(db, member, started["import_id"])
 
 
-async def leads_of(client: httpx.AsyncClient, member: Member, **params: Any) -> list[dict[str, Any]]:
-    response = await client.get("/v1/leads", params={"limit": 200, **params}, headers=member.headers)
+async def leads_of(
+    client: httpx.AsyncClient, member: Member, **params: Any
+) -> list[dict[str, Any]]:
+    response = await client.get(
+        "/v1/leads", params={"limit": 200, **params}, headers=member.headers
+    )
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items

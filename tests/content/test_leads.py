@@ -24,15 +24,29 @@ class TestCreate:
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         lead = await new_lead(
-            client, owner, name="Ada Lovelace", email="  Ada@Example.COM ", company="Engines",
-            source="referral", tags=["vip", "vip", "2026"], utm_source="newsletter",
-            utm_medium="email", utm_campaign="spring", utm_term="engines", utm_content="a",
-        )  # fmt: skip
+            client,
+            owner,
+            name="Ada Lovelace",
+            email="  Ada@Example.COM ",
+            company="Engines",
+            source="referral",
+            tags=["vip", "vip", "2026"],
+            utm_source="newsletter",
+            utm_medium="email",
+            utm_campaign="spring",
+            utm_term="engines",
+            utm_content="a",
+        )
         assert lead["email"] == "ada@example.com"
         assert lead["tags"] == ["vip", "2026"]
         assert lead["status"] == "NEW" and lead["version"] == 1
-        assert (lead["utm_source"], lead["utm_medium"], lead["utm_campaign"], lead["utm_term"],
-                lead["utm_content"]) == ("newsletter", "email", "spring", "engines", "a")  # fmt: skip
+        assert (
+            lead["utm_source"],
+            lead["utm_medium"],
+            lead["utm_campaign"],
+            lead["utm_term"],
+            lead["utm_content"],
+        ) == ("newsletter", "email", "spring", "engines", "a")
         assert 0 < lead["score"] <= 100 and lead["scored_at"] is not None
         assert lead["created_by"] == owner.user_id
         read = await client.get(f"/v1/leads/{lead['id']}", headers=owner.headers)
@@ -42,22 +56,26 @@ class TestCreate:
     async def test_a_name_is_required_and_an_email_must_be_an_address(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
-        response = await client.post("/v1/leads", json={"email": "x@example.com"},
-                                     headers=owner.headers)  # fmt: skip
+        response = await client.post(
+            "/v1/leads", json={"email": "x@example.com"}, headers=owner.headers
+        )
         assert fields(problem(response, 422)) == ["body.name"]
-        response = await client.post("/v1/leads", json={"name": "x", "email": "not-mail"},
-                                     headers=owner.headers)  # fmt: skip
+        response = await client.post(
+            "/v1/leads", json={"name": "x", "email": "not-mail"}, headers=owner.headers
+        )
         assert fields(problem(response, 422)) == ["body.email"]
-        response = await client.post("/v1/leads", json={"name": "x", "status": "WONDERFUL"},
-                                     headers=owner.headers)  # fmt: skip
+        response = await client.post(
+            "/v1/leads", json={"name": "x", "status": "WONDERFUL"}, headers=owner.headers
+        )
         assert fields(problem(response, 422)) == ["body.status"]
 
     async def test_an_email_is_unique_among_the_live_leads_of_an_account(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
         first = await new_lead(client, owner, email="dup@example.com")
-        again = await client.post("/v1/leads", json={"name": "b", "email": "DUP@example.com "},
-                                  headers=owner.headers)  # fmt: skip
+        again = await client.post(
+            "/v1/leads", json={"name": "b", "email": "DUP@example.com "}, headers=owner.headers
+        )
         problem(again, 409)
         other = new_member(db, new_account(db))
         await new_lead(client, other, email="dup@example.com")  # another account: its own
@@ -70,9 +88,12 @@ class TestCreate:
     ) -> None:
         lead = await new_lead(client, owner, status="WON")
         events = sql(
-            db, "SELECT event_type FROM domain_events WHERE account_id = %s AND aggregate_id = %s"
-            " ORDER BY created_at, event_type", owner.account_id, str(lead["id"]),
-        )  # fmt: skip
+            db,
+            "SELECT event_type FROM domain_events WHERE account_id = %s AND aggregate_id = %s"
+            " ORDER BY created_at, event_type",
+            owner.account_id,
+            str(lead["id"]),
+        )
         assert [e for (e,) in events] == ["lead.converted", "lead.created"]
 
 
@@ -81,8 +102,9 @@ class TestUpdate:
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         lead = await new_lead(client, owner)
-        missing = await client.patch(f"/v1/leads/{lead['id']}", json={"company": "c"},
-                                     headers=owner.headers)  # fmt: skip
+        missing = await client.patch(
+            f"/v1/leads/{lead['id']}", json={"company": "c"}, headers=owner.headers
+        )
         assert fields(problem(missing, 422)) == ["body.version"]
         changed = await change(client, owner, lead, company="Acme", phone="+39 02 1234")
         assert changed.status_code == 200, changed.text
@@ -90,9 +112,10 @@ class TestUpdate:
         stale = await change(client, owner, lead, company="Stale")
         problem(stale, 409, "version_conflict")
         by_header = await client.patch(
-            f"/v1/leads/{lead['id']}", json={"company": "Head"},
+            f"/v1/leads/{lead['id']}",
+            json={"company": "Head"},
             headers={**owner.headers, "If-Match": '"2"'},
-        )  # fmt: skip
+        )
         assert by_header.status_code == 200 and by_header.json()["company"] == "Head"
 
     async def test_null_clears_an_optional_field_and_is_refused_for_the_name(
@@ -109,36 +132,66 @@ class TestUpdate:
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
         lead = await new_lead(client, owner)
-        richer = await change(client, owner, lead, email="rich@example.com", phone="1",
-                              company="c", source="referral", utm_source="x")  # fmt: skip
+        richer = await change(
+            client,
+            owner,
+            lead,
+            email="rich@example.com",
+            phone="1",
+            company="c",
+            source="referral",
+            utm_source="x",
+        )
         assert richer.json()["score"] > lead["score"]
         events = sql(
-            db, "SELECT event_data FROM domain_events WHERE account_id = %s "
+            db,
+            "SELECT event_data FROM domain_events WHERE account_id = %s "
             "AND event_type = 'lead.score_changed' AND aggregate_id = %s",
-            owner.account_id, str(lead["id"]),
-        )  # fmt: skip
+            owner.account_id,
+            str(lead["id"]),
+        )
         assert [data for (data,) in events] == [
             {"lead_id": lead["id"], "from_score": lead["score"], "to_score": richer.json()["score"]}
         ]
 
     async def test_a_deleted_lead_is_gone(self, client: httpx.AsyncClient, owner: Member) -> None:
         lead = await new_lead(client, owner)
-        stale = await client.delete(f"/v1/leads/{lead['id']}",
-                                    headers={**owner.headers, "If-Match": '"7"'})  # fmt: skip
+        stale = await client.delete(
+            f"/v1/leads/{lead['id']}", headers={**owner.headers, "If-Match": '"7"'}
+        )
         problem(stale, 409, "version_conflict")
-        assert (await client.delete(f"/v1/leads/{lead['id']}", headers=owner.headers)).status_code == 204
-        problem(await client.get(f"/v1/leads/{lead['id']}", headers=owner.headers), 404,
-                "lead_not_found")  # fmt: skip
+        assert (
+            await client.delete(f"/v1/leads/{lead['id']}", headers=owner.headers)
+        ).status_code == 204
+        problem(
+            await client.get(f"/v1/leads/{lead['id']}", headers=owner.headers),
+            404,
+            "lead_not_found",
+        )
         assert lead["id"] not in [item["id"] for item in await leads_of(client, owner)]
 
 
 class TestList:
     async def test_filters_combine(self, client: httpx.AsyncClient, db: DatabaseURLs) -> None:
         member = new_member(db, new_account(db))
-        ada = await new_lead(client, member, name="Ada", email="ada@engines.io",
-                             company="Analytical Engines", source="Referral", tags=["vip"])  # fmt: skip
-        bob = await new_lead(client, member, name="Bob", email="bob@x.io", source="ads",
-                             tags=["cold"], status="QUALIFIED")  # fmt: skip
+        ada = await new_lead(
+            client,
+            member,
+            name="Ada",
+            email="ada@engines.io",
+            company="Analytical Engines",
+            source="Referral",
+            tags=["vip"],
+        )
+        bob = await new_lead(
+            client,
+            member,
+            name="Bob",
+            email="bob@x.io",
+            source="ads",
+            tags=["cold"],
+            status="QUALIFIED",
+        )
         cat = await new_lead(client, member, name="Cat 100%_", company="Felines")
 
         async def ids(**params: object) -> list[int]:

@@ -28,28 +28,42 @@ class TestUpload:
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
         started = await stage(
-            client, owner,
+            client,
+            owner,
             "Full Name;E-mail;Organisation;Favourite colour;Stage\nAda;a@x.io;Engines;red;NEW\n",
-        )  # fmt: skip
+        )
         assert started["rows"] == 1
-        assert started["columns"] == {"Full Name": "name", "E-mail": "email",
-                                      "Organisation": "company", "Favourite colour": "ignore",
-                                      "Stage": "status"}  # fmt: skip
+        assert started["columns"] == {
+            "Full Name": "name",
+            "E-mail": "email",
+            "Organisation": "company",
+            "Favourite colour": "ignore",
+            "Stage": "status",
+        }
         job = await client.get(f"/v1/jobs/{started['job_id']}", headers=owner.headers)
         assert job.json()["job_type"] == "lead_import" and job.json()["status"] == "pending"
         assert job.json()["input_data"] == {"import_id": started["import_id"], "rows": 1}
         # the file waits in the staging table, not in the queued job's arguments
-        [(args,)] = sql(db, "SELECT q.args FROM async_jobs j JOIN procrastinate_jobs q "
-                        "ON q.id = j.queue_job_id WHERE j.id = %s", started["job_id"])  # fmt: skip
+        [(args,)] = sql(
+            db,
+            "SELECT q.args FROM async_jobs j JOIN procrastinate_jobs q "
+            "ON q.id = j.queue_job_id WHERE j.id = %s",
+            started["job_id"],
+        )
         assert "Ada" not in str(args)
-        assert sql(db, "SELECT count(*) FROM lead_imports WHERE id = %s",
-                   started["import_id"]) == [(1,)]  # fmt: skip
+        assert sql(db, "SELECT count(*) FROM lead_imports WHERE id = %s", started["import_id"]) == [
+            (1,)
+        ]
 
     async def test_an_explicit_mapping_wins_over_the_header(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
-        started = await stage(client, owner, "who,addr,email\nAda,ada@x.io,junk\n",
-                              {"who": "name", "addr": "email", "email": "ignore"})  # fmt: skip
+        started = await stage(
+            client,
+            owner,
+            "who,addr,email\nAda,ada@x.io,junk\n",
+            {"who": "name", "addr": "email", "email": "ignore"},
+        )
         assert started["columns"] == {"who": "name", "addr": "email", "email": "ignore"}
 
     @pytest.mark.parametrize(
@@ -62,9 +76,13 @@ class TestUpload:
         ],
     )
     async def test_a_file_that_cannot_be_imported_is_refused_at_upload(
-        self, client: httpx.AsyncClient, owner: Member, csv: str,
-        mapping: dict[str, str] | None, reason: str,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        owner: Member,
+        csv: str,
+        mapping: dict[str, str] | None,
+        reason: str,
+    ) -> None:
         body: dict = {"csv": csv} | ({"mapping": mapping} if mapping else {})
         response = await client.post("/v1/lead-imports", json=body, headers=owner.headers)
         refused = problem(response, 422)
@@ -84,31 +102,44 @@ class TestRows:
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
         report = await import_csv(
-            client, db, owner,
+            client,
+            db,
+            owner,
             "name,email,company,source,tags,status,utm_source,utm_campaign\n"
             'Ada, Ada@Example.COM ,Engines,referral,"vip; math",QUALIFIED,news,spring\n'
             ",nameless@example.com,,,,,,\n"
             "No Mail,,,,,,,\n",
-        )  # fmt: skip
+        )
         assert {k: report[k] for k in ("rows", "created", "updated", "refused")} == {
-            "rows": 3, "created": 3, "updated": 0, "refused": 0,
-        }  # fmt: skip
+            "rows": 3,
+            "created": 3,
+            "updated": 0,
+            "refused": 0,
+        }
         leads = await leads_of(client, owner)
         ada = by_email(leads)["ada@example.com"]
-        assert (ada["name"], ada["company"], ada["status"], ada["tags"], ada["utm_source"],
-                ada["utm_campaign"]) == ("Ada", "Engines", "QUALIFIED", ["vip", "math"], "news",
-                                         "spring")  # fmt: skip
+        assert (
+            ada["name"],
+            ada["company"],
+            ada["status"],
+            ada["tags"],
+            ada["utm_source"],
+            ada["utm_campaign"],
+        ) == ("Ada", "Engines", "QUALIFIED", ["vip", "math"], "news", "spring")
         assert ada["score"] > 0 and ada["created_by"] == owner.user_id
         assert by_email(leads)["nameless@example.com"]["name"] == "nameless@example.com"
         assert "No Mail" in [lead["name"] for lead in leads]
-        assert sql(db, "SELECT count(*) FROM lead_imports WHERE account_id = %s",
-                   owner.account_id) == [(0,)]  # the staged file is gone  # fmt: skip
+        assert sql(
+            db, "SELECT count(*) FROM lead_imports WHERE account_id = %s", owner.account_id
+        ) == [(0,)]  # the staged file is gone
 
     async def test_refused_rows_are_reported_with_line_and_reason(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
         report = await import_csv(
-            client, db, owner,
+            client,
+            db,
+            owner,
             "name,email,status\n"
             "Good,good@x.io,NEW\n"
             "Bad mail,not-an-address,NEW\n"
@@ -118,7 +149,7 @@ class TestRows:
             'Multi "line",m@x.io,"NEW"\n'
             "Too,many,cells,here\n"
             f"{'x' * 201},long@x.io,NEW\n",
-        )  # fmt: skip
+        )
         refused = {row["line"]: row["reason"] for row in report["refused_rows"]}
         assert sorted(refused) == [3, 5, 8, 9]
         assert "not an e-mail address" in refused[3]
@@ -129,50 +160,71 @@ class TestRows:
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
         report = await import_csv(
-            client, db, owner,
+            client,
+            db,
+            owner,
             "name,email,company,phone,tags,status\n"
             "Ada,ada@x.io,Engines,,a,CONTACTED\n"
             "Ada L.,ADA@x.io,,+39 1,b,NEW\n"  # status never goes back; empty company kept
             "Ada Lovelace,ada@x.io,,,a;c,PROPOSAL_SENT\n",
-        )  # fmt: skip
+        )
         assert (report["created"], report["merged_in_file"]) == (1, 2)
         ada = by_email(await leads_of(client, owner))["ada@x.io"]
         assert (ada["name"], ada["company"], ada["phone"], ada["tags"], ada["status"]) == (
-            "Ada Lovelace", "Engines", "+39 1", ["a", "b", "c"], "PROPOSAL_SENT",
-        )  # fmt: skip
+            "Ada Lovelace",
+            "Engines",
+            "+39 1",
+            ["a", "b", "c"],
+            "PROPOSAL_SENT",
+        )
 
     async def test_rows_merge_into_existing_leads_and_record_their_moves(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
-        old = await new_lead(client, owner, name="Bob", email="bob@x.io", company="Old Co",
-                             tags=["kept"])  # fmt: skip
+        old = await new_lead(
+            client, owner, name="Bob", email="bob@x.io", company="Old Co", tags=["kept"]
+        )
         won = await new_lead(client, owner, name="Win", email="win@x.io", status="WON")
         same = await new_lead(client, owner, name="Same", email="same@x.io")
         report = await import_csv(
-            client, db, owner,
+            client,
+            db,
+            owner,
             "name,email,company,tags,status\n"
             ",BOB@x.io,New Co,fresh,QUALIFIED\n"
             "Win,win@x.io,,,LOST\n"  # a final status stays
             "Same,same@x.io,,,\n",  # nothing new: untouched
-        )  # fmt: skip
+        )
         assert {k: report[k] for k in ("created", "updated", "unchanged")} == {
-            "created": 0, "updated": 1, "unchanged": 2,
-        }  # fmt: skip
+            "created": 0,
+            "updated": 1,
+            "unchanged": 2,
+        }
         bob = (await client.get(f"/v1/leads/{old['id']}", headers=owner.headers)).json()
         assert (bob["name"], bob["company"], bob["tags"], bob["status"]) == (
-            "Bob", "New Co", ["kept", "fresh"], "QUALIFIED",
-        )  # fmt: skip
+            "Bob",
+            "New Co",
+            ["kept", "fresh"],
+            "QUALIFIED",
+        )
         assert bob["version"] == 2
         history = await client.get(f"/v1/leads/{old['id']}/history", headers=owner.headers)
         [move] = history.json()["items"]
         assert (move["from_status"], move["to_status"], move["via"], move["changed_by"]) == (
-            "NEW", "QUALIFIED", "import", owner.user_id,
-        )  # fmt: skip
+            "NEW",
+            "QUALIFIED",
+            "import",
+            owner.user_id,
+        )
         for lead in (won, same):
             read = (await client.get(f"/v1/leads/{lead['id']}", headers=owner.headers)).json()
             assert read["version"] == lead["version"] and read["status"] == lead["status"]
-        moved = sql(db, "SELECT count(*) FROM domain_events WHERE account_id = %s AND "
-                    "event_type = 'lead.status_changed'", owner.account_id)  # fmt: skip
+        moved = sql(
+            db,
+            "SELECT count(*) FROM domain_events WHERE account_id = %s AND "
+            "event_type = 'lead.status_changed'",
+            owner.account_id,
+        )
         assert moved == [(1,)]
 
     async def test_a_deleted_lead_is_not_merged_into(
@@ -189,17 +241,21 @@ class TestRows:
         started = await stage(client, owner, "name,email\nOne,one@x.io\nTwo,two@x.io\n")
         # a live lead takes one address after the upload, and its row lock is held: the
         # import's own insert of two@x.io would collide; make it collide for certain
-        sql(db, "ALTER TABLE leads ADD CONSTRAINT ck_test_no_two CHECK (email <> 'two@x.io') "
-            "NOT VALID")  # fmt: skip
+        sql(
+            db,
+            "ALTER TABLE leads ADD CONSTRAINT ck_test_no_two CHECK (email <> 'two@x.io') NOT VALID",
+        )
         try:
             with pytest.raises(Exception, match="ck_test_no_two"):
                 await run_staged(db, owner, started["import_id"])
         finally:
             sql(db, "ALTER TABLE leads DROP CONSTRAINT ck_test_no_two")
-        assert sql(db, "SELECT count(*) FROM leads WHERE account_id = %s",
-                   owner.account_id) == [(0,)]  # fmt: skip
-        assert sql(db, "SELECT count(*) FROM lead_imports WHERE id = %s",
-                   started["import_id"]) == [(1,)]  # still staged for the retry  # fmt: skip
+        assert sql(db, "SELECT count(*) FROM leads WHERE account_id = %s", owner.account_id) == [
+            (0,)
+        ]
+        assert sql(db, "SELECT count(*) FROM lead_imports WHERE id = %s", started["import_id"]) == [
+            (1,)
+        ]  # still staged for the retry
 
     async def test_an_import_run_twice_imports_once(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
@@ -217,13 +273,16 @@ class TestJob:
         member = new_member(db, new_account(db))
         csv = "name,email\n" + "".join(f"L{n},l{n}@x.io\n" for n in range(300)) + "bad,nope\n"
         started = await stage(client, member, csv)
-        await run_worker_async(db, concurrency=1, queues=["content"], wait=False,
-                               install_signal_handlers=False)  # fmt: skip
+        await run_worker_async(
+            db, concurrency=1, queues=["content"], wait=False, install_signal_handlers=False
+        )
         job = (await client.get(f"/v1/jobs/{started['job_id']}", headers=member.headers)).json()
         assert job["status"] == "succeeded" and job["progress_percent"] == 100
         result = job["result_data"]
         assert (result["created"], result["refused"]) == (300, 1)
-        assert result["refused_rows"] == [{"line": 302, "reason": result["refused_rows"][0]["reason"]}]
+        assert result["refused_rows"] == [
+            {"line": 302, "reason": result["refused_rows"][0]["reason"]}
+        ]
         assert len(await leads_of(client, member)) == 200  # a full page
 
     async def test_another_account_cannot_follow_the_job(
@@ -232,4 +291,3 @@ class TestJob:
         started = await stage(client, owner, "email\nmine@x.io\n")
         stranger = new_member(db, new_account(db))
         problem(await client.get(f"/v1/jobs/{started['job_id']}", headers=stranger.headers), 404)
-

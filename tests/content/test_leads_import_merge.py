@@ -4,10 +4,11 @@ tags are the union in order first seen, and whose status never moved backwards."
 
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
-from markettina.content.lead_import import LeadRow, merge, merge_file
+from markettina.content.lead_import import LeadRow, address, merge, merge_file
 from markettina.content.lead_pipeline import FINAL, RANK
 
 EMAILS = st.sampled_from(["a@x.io", "b@x.io", "c@x.io", None])
@@ -57,8 +58,9 @@ def test_one_row_per_email_by_the_documented_rule(file: list[LeadRow]) -> None:
 def test_merging_into_an_existing_lead_never_moves_its_status_backwards(
     file: list[LeadRow], existing_status: str | None
 ) -> None:
-    existing = LeadRow(0, values={"email": "a@x.io", "name": "kept"},
-                       status=existing_status or "NEW", tags=["old"])  # fmt: skip
+    existing = LeadRow(
+        0, values={"email": "a@x.io", "name": "kept"}, status=existing_status or "NEW", tags=["old"]
+    )
     merged, _ = merge_file(file)
     for row in merged:
         if row.email != "a@x.io":
@@ -75,5 +77,23 @@ def test_merging_into_an_existing_lead_never_moves_its_status_backwards(
         for step in [r for r in file if r.email == "a@x.io"]:
             stepwise = merge(stepwise, step)
         assert (stepwise.values, stepwise.tags, stepwise.status) == (
-            final.values, final.tags, final.status,
-        )  # fmt: skip
+            final.values,
+            final.tags,
+            final.status,
+        )
+
+
+@given(
+    st.one_of(st.emails(), st.text(max_size=40), st.from_regex(r"[a-zA-Z.]{1,10}@[a-z.-]{1,12}"))
+)
+def test_the_fast_address_check_agrees_with_email_validator(value: str) -> None:
+    """The import's cached check says what the API's e-mail validation says."""
+    try:
+        expected: str | None = validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    try:
+        found: str | None = address(value)
+    except EmailNotValidError:
+        found = None
+    assert found == expected

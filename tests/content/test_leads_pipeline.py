@@ -72,25 +72,33 @@ class TestHistory:
             response = await change(client, owner, lead, status=status)
             assert response.status_code == 200, response.text
             lead = response.json()
-        history = await client.get(f"/v1/leads/{lead['id']}/history?limit=3",
-                                   headers=owner.headers)  # fmt: skip
+        history = await client.get(f"/v1/leads/{lead['id']}/history?limit=3", headers=owner.headers)
         assert history.status_code == 200
         page = history.json()
         moves = [(c["from_status"], c["to_status"]) for c in page["items"]]
-        assert moves == [("PROPOSAL_SENT", "WON"), ("QUALIFIED", "PROPOSAL_SENT"),
-                         ("CONTACTED", "QUALIFIED")]  # fmt: skip
+        assert moves == [
+            ("PROPOSAL_SENT", "WON"),
+            ("QUALIFIED", "PROPOSAL_SENT"),
+            ("CONTACTED", "QUALIFIED"),
+        ]
         assert {c["changed_by"] for c in page["items"]} == {owner.user_id}
         assert {c["via"] for c in page["items"]} == {"api"}
-        rest = await client.get(f"/v1/leads/{lead['id']}/history",
-                                params={"cursor": page["next_cursor"]}, headers=owner.headers)  # fmt: skip
+        rest = await client.get(
+            f"/v1/leads/{lead['id']}/history",
+            params={"cursor": page["next_cursor"]},
+            headers=owner.headers,
+        )
         assert [(c["from_status"], c["to_status"]) for c in rest.json()["items"]] == [
             ("NEW", "CONTACTED")
         ]
         events = sql(
-            db, "SELECT event_type, event_data FROM domain_events WHERE account_id = %s "
+            db,
+            "SELECT event_type, event_data FROM domain_events WHERE account_id = %s "
             "AND aggregate_id = %s AND event_type IN ('lead.status_changed', 'lead.converted') "
-            "ORDER BY created_at, id", owner.account_id, str(lead["id"]),
-        )  # fmt: skip
+            "ORDER BY created_at, id",
+            owner.account_id,
+            str(lead["id"]),
+        )
         assert [t for t, _ in events].count("lead.status_changed") == 4
         converted = [d for t, d in events if t == "lead.converted"]
         assert converted == [{"lead_id": lead["id"], "changed_by": owner.user_id}]
@@ -100,15 +108,21 @@ class TestHistory:
     ) -> None:
         lead = await new_lead(client, owner)
         problem(await change(client, owner, lead, status="WON", company="x"), 409)
-        assert sql(db, "SELECT count(*) FROM lead_status_changes WHERE account_id = %s "
-                   "AND lead_id = %s", owner.account_id, lead["id"]) == [(0,)]  # fmt: skip
+        assert sql(
+            db,
+            "SELECT count(*) FROM lead_status_changes WHERE account_id = %s AND lead_id = %s",
+            owner.account_id,
+            lead["id"],
+        ) == [(0,)]
         read = await client.get(f"/v1/leads/{lead['id']}", headers=owner.headers)
         assert read.json()["company"] is None and read.json()["version"] == 1
 
     def test_the_history_is_append_only_for_the_application(self, db: DatabaseURLs) -> None:
         with bootstrap.connect(db.app) as conn:
-            for statement in ("UPDATE lead_status_changes SET via = 'api'",
-                              "DELETE FROM lead_status_changes"):  # fmt: skip
+            for statement in (
+                "UPDATE lead_status_changes SET via = 'api'",
+                "DELETE FROM lead_status_changes",
+            ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     conn.execute(statement)
                 conn.rollback()

@@ -28,10 +28,18 @@ NOW = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
 
 def facts(**changes: Any) -> LeadFacts:
     base: dict[str, Any] = {
-        "status": "NEW", "source": None, "email": None, "phone": None, "company": None,
-        "utm_source": None, "email_opens": 0, "email_clicks": 0, "form_submissions": 0,
-        "last_engaged_at": None, "created_at": NOW,
-    }  # fmt: skip
+        "status": "NEW",
+        "source": None,
+        "email": None,
+        "phone": None,
+        "company": None,
+        "utm_source": None,
+        "email_opens": 0,
+        "email_clicks": 0,
+        "form_submissions": 0,
+        "last_engaged_at": None,
+        "created_at": NOW,
+    }
     return LeadFacts(**{**base, **changes})
 
 
@@ -45,9 +53,16 @@ def fraction(rule: str, **changes: Any) -> float:
 class TestRules:
     @pytest.mark.parametrize(
         ("source", "expected"),
-        [(None, 0.0), ("Referral", 1.0), ("website", 0.8), ("webinar", 0.7), ("LinkedIn", 0.6),
-         ("Google Ads", 0.5), ("trade press", 0.3)],
-    )  # fmt: skip
+        [
+            (None, 0.0),
+            ("Referral", 1.0),
+            ("website", 0.8),
+            ("webinar", 0.7),
+            ("LinkedIn", 0.6),
+            ("Google Ads", 0.5),
+            ("trade press", 0.3),
+        ],
+    )
     def test_source(self, source: str | None, expected: float) -> None:
         assert fraction("source", source=source) == expected
 
@@ -58,7 +73,10 @@ class TestRules:
 
     def test_forms(self) -> None:
         assert [fraction("form_submissions", form_submissions=n) for n in (0, 1, 2, 5)] == [
-            0, 0.5, 1, 1
+            0,
+            0.5,
+            1,
+            1,
         ]
 
     def test_post_engagement_has_no_data_yet_and_says_so(self) -> None:
@@ -70,8 +88,11 @@ class TestRules:
         days = [0, 7, 48.5, 90, 400]
         values = [fraction("recency", created_at=NOW - dt.timedelta(days=d)) for d in days]
         assert values == [1, 1, 0.5, 0, 0]
-        engaged = fraction("recency", created_at=NOW - dt.timedelta(days=400),
-                           last_engaged_at=NOW - dt.timedelta(days=1))  # fmt: skip
+        engaged = fraction(
+            "recency",
+            created_at=NOW - dt.timedelta(days=400),
+            last_engaged_at=NOW - dt.timedelta(days=1),
+        )
         assert engaged == 1
 
     def test_completeness(self) -> None:
@@ -82,17 +103,25 @@ class TestRules:
 
     @pytest.mark.parametrize(
         ("status", "expected"),
-        [("NEW", 0.1), ("CONTACTED", 0.3), ("QUALIFIED", 0.6), ("PROPOSAL_SENT", 0.8),
-         ("NEGOTIATION", 0.9), ("WON", 1.0), ("LOST", 0.0)],
-    )  # fmt: skip
+        [
+            ("NEW", 0.1),
+            ("CONTACTED", 0.3),
+            ("QUALIFIED", 0.6),
+            ("PROPOSAL_SENT", 0.8),
+            ("NEGOTIATION", 0.9),
+            ("WON", 1.0),
+            ("LOST", 0.0),
+        ],
+    )
     def test_status(self, status: str, expected: float) -> None:
         assert fraction("status", status=status) == expected
 
     def test_the_score_is_the_weighted_share_and_the_points_add_up_to_it(self) -> None:
         scored = score_lead(
             facts(status="QUALIFIED", source="referral", email="a@b.c", email_opens=5),
-            DEFAULT_WEIGHTS, NOW,
-        )  # fmt: skip
+            DEFAULT_WEIGHTS,
+            NOW,
+        )
         # source 20*1 + e-mail 20*0.5 + recency 15*1 + completeness 15*0.4 + status 20*0.6
         assert scored.score == 63
         points = sum(rule["points"] for rule in scored.breakdown["rules"].values())
@@ -123,8 +152,13 @@ class TestExplained:
         assert round(sum(rule["points"] for rule in body["rules"])) == body["score"]
         assert body["total_weight"] == sum(DEFAULT_WEIGHTS.values())
         source = next(rule for rule in body["rules"] if rule["rule"] == "source")
-        assert source == {"rule": "source", "weight": 20, "fraction": 1.0, "points": 20.0,
-                          "reason": "source 'referral'"}  # fmt: skip
+        assert source == {
+            "rule": "source",
+            "weight": 20,
+            "fraction": 1.0,
+            "points": 20.0,
+            "reason": "source 'referral'",
+        }
         assert body["engagement"]["email_opens"] == 0
 
 
@@ -136,15 +170,18 @@ class TestWeights:
         assert read.status_code == 200
         assert read.json()["weights"] == DEFAULT_WEIGHTS and read.json()["version"] == 0
         new = dict.fromkeys(RULES, 10) | {"status": 60}
-        put = await client.put("/v1/lead-scoring/weights", json={**new, "version": 0},
-                               headers=owner.headers)  # fmt: skip
+        put = await client.put(
+            "/v1/lead-scoring/weights", json={**new, "version": 0}, headers=owner.headers
+        )
         assert put.status_code == 200, put.text
         assert put.json()["weights"] == new and put.json()["version"] == 1
-        stale = await client.put("/v1/lead-scoring/weights", json={**new, "version": 0},
-                                 headers=owner.headers)  # fmt: skip
+        stale = await client.put(
+            "/v1/lead-scoring/weights", json={**new, "version": 0}, headers=owner.headers
+        )
         problem(stale, 409, "version_conflict")
-        by_header = await client.put("/v1/lead-scoring/weights", json=new,
-                                     headers={**owner.headers, "If-Match": '"1"'})  # fmt: skip
+        by_header = await client.put(
+            "/v1/lead-scoring/weights", json=new, headers={**owner.headers, "If-Match": '"1"'}
+        )
         assert by_header.json()["version"] == 2
         other = new_member(db, new_account(db))
         theirs = await client.get("/v1/lead-scoring/weights", headers=other.headers)
@@ -153,15 +190,19 @@ class TestWeights:
     async def test_weights_are_bounded_and_not_all_zero(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
-        zero = await client.put("/v1/lead-scoring/weights", json=dict.fromkeys(RULES, 0),
-                                headers=owner.headers)  # fmt: skip
+        zero = await client.put(
+            "/v1/lead-scoring/weights", json=dict.fromkeys(RULES, 0), headers=owner.headers
+        )
         problem(zero, 422)
-        big = await client.put("/v1/lead-scoring/weights",
-                               json=dict.fromkeys(RULES, 10) | {"recency": 101},
-                               headers=owner.headers)  # fmt: skip
+        big = await client.put(
+            "/v1/lead-scoring/weights",
+            json=dict.fromkeys(RULES, 10) | {"recency": 101},
+            headers=owner.headers,
+        )
         assert fields(problem(big, 422)) == ["body.recency"]
-        partial = await client.put("/v1/lead-scoring/weights", json={"status": 5},
-                                   headers=owner.headers)  # fmt: skip
+        partial = await client.put(
+            "/v1/lead-scoring/weights", json={"status": 5}, headers=owner.headers
+        )
         problem(partial, 422)
 
     async def test_changed_weights_rescore_the_accounts_leads_in_a_job(
@@ -172,25 +213,37 @@ class TestWeights:
         only_status = dict.fromkeys(RULES, 0) | {"status": 1}
         put = await client.put("/v1/lead-scoring/weights", json=only_status, headers=owner.headers)
         assert put.status_code == 200
-        await run_worker_async(db, concurrency=1, queues=["content"], wait=False,
-                               install_signal_handlers=False)  # fmt: skip
+        await run_worker_async(
+            db, concurrency=1, queues=["content"], wait=False, install_signal_handlers=False
+        )
         scores = {}
         for lead in (won, lost):
             read = await client.get(f"/v1/leads/{lead['id']}", headers=owner.headers)
             scores[lead["id"]] = read.json()["score"]
             assert read.json()["version"] == lead["version"]  # rescoring is no new version
         assert scores == {won["id"]: 100, lost["id"]: 0}
-        changed = sql(db, "SELECT count(*) FROM domain_events WHERE account_id = %s "
-                      "AND event_type = 'lead.score_changed'", owner.account_id)  # fmt: skip
+        changed = sql(
+            db,
+            "SELECT count(*) FROM domain_events WHERE account_id = %s "
+            "AND event_type = 'lead.score_changed'",
+            owner.account_id,
+        )
         assert changed == [(2,)]
 
 
 def stored(account_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> StoredEvent:
     return StoredEvent(
-        id=uuid.uuid4(), account_id=account_id, created_at=dt.datetime.now(dt.UTC),
-        event_type=event_type, version=1, aggregate_type="email", aggregate_id="x",
-        aggregate_version=0, data=data, metadata={},
-    )  # fmt: skip
+        id=uuid.uuid4(),
+        account_id=account_id,
+        created_at=dt.datetime.now(dt.UTC),
+        event_type=event_type,
+        version=1,
+        aggregate_type="email",
+        aggregate_id="x",
+        aggregate_version=0,
+        data=data,
+        metadata={},
+    )
 
 
 class TestEngagement:
@@ -215,10 +268,13 @@ class TestEngagement:
         finally:
             await database.dispose()
         score = (await client.get(f"/v1/leads/{lead['id']}/score", headers=owner.headers)).json()
-        assert {k: score["engagement"][k] for k in ("email_opens", "email_clicks",
-                                                    "form_submissions")} == {
-            "email_opens": 1, "email_clicks": 1, "form_submissions": 1,
-        }  # fmt: skip
+        assert {
+            k: score["engagement"][k] for k in ("email_opens", "email_clicks", "form_submissions")
+        } == {
+            "email_opens": 1,
+            "email_clicks": 1,
+            "form_submissions": 1,
+        }
         assert score["engagement"]["last_engaged_at"] is not None
         assert score["score"] > lead["score"]
         rules = {rule["rule"]: rule for rule in score["rules"]}
