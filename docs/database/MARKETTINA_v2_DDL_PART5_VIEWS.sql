@@ -185,6 +185,7 @@ DECLARE
     payload jsonb;
     changed text[];
     row_data jsonb;
+    old_data jsonb;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         action := 'created';
@@ -192,18 +193,19 @@ BEGIN
         payload := jsonb_build_object('after', row_data);
     ELSIF TG_OP = 'UPDATE' THEN
         row_data := to_jsonb(NEW);
+        old_data := to_jsonb(OLD);
         SELECT coalesce(array_agg(n.key ORDER BY n.key), '{}') INTO changed
         FROM jsonb_each(row_data) AS n
         WHERE n.key NOT IN ('updated_at', 'version')
-          AND n.value IS DISTINCT FROM to_jsonb(OLD) -> n.key;
+          AND n.value IS DISTINCT FROM old_data -> n.key;
         IF cardinality(changed) = 0 THEN
             RETURN NULL;
         END IF;
         -- soft delete is an update of deleted_at (read through jsonb: not every table has it)
         action := CASE
-            WHEN to_jsonb(OLD) ->> 'deleted_at' IS NULL AND row_data ->> 'deleted_at' IS NOT NULL
+            WHEN old_data ->> 'deleted_at' IS NULL AND row_data ->> 'deleted_at' IS NOT NULL
                 THEN 'deleted'
-            WHEN to_jsonb(OLD) ->> 'deleted_at' IS NOT NULL AND row_data ->> 'deleted_at' IS NULL
+            WHEN old_data ->> 'deleted_at' IS NOT NULL AND row_data ->> 'deleted_at' IS NULL
                 THEN 'restored'
             ELSE 'updated' END;
         payload := jsonb_build_object('changed', to_jsonb(changed), 'after', row_data);
