@@ -440,7 +440,7 @@ CREATE TABLE public.leads (
     email_clicks integer DEFAULT 0 NOT NULL,
     form_submissions integer DEFAULT 0 NOT NULL,
     last_engaged_at timestamp with time zone,
-    CONSTRAINT ck_leads_email_normalised CHECK (((email = lower(btrim(email))) AND (email <> ''::text))),
+    CONSTRAINT ck_leads_email_trimmed CHECK (((email = btrim(email)) AND (email <> ''::text))),
     CONSTRAINT ck_leads_engagement_non_negative CHECK (((email_opens >= 0) AND (email_clicks >= 0) AND (form_submissions >= 0))),
     CONSTRAINT ck_leads_score_breakdown_object CHECK ((jsonb_typeof(score_breakdown) = 'object'::text)),
     CONSTRAINT ck_leads_score_range CHECK (((score >= 0) AND (score <= 100))),

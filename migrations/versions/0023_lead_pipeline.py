@@ -2,7 +2,8 @@
 counters, the status history, per-account scoring weights and the staging of CSV imports.
 
 E-mails are stored lower-cased and trimmed (an empty one is no e-mail) and are unique per
-account among live leads. The upgrade normalises the e-mails already stored; if two live
+account among live leads. The application lower-cases them (Python's lower() and the
+database's differ beyond ASCII, so the check holds the trimming only). The upgrade normalises the e-mails already stored; if two live
 leads of one account then share an address it stops and names how many, so that nobody's
 leads are merged or deleted without a person deciding.
 
@@ -200,9 +201,9 @@ def upgrade() -> None:
             "merge or delete those leads, then run the upgrade again"
         )
     op.create_check_constraint(
-        op.f("ck_leads_email_normalised"),
+        op.f("ck_leads_email_trimmed"),
         "leads",
-        "email = lower(btrim(email)) AND email <> ''",
+        "email = btrim(email) AND email <> ''",
     )
     op.create_index(
         "uq_leads_account_id_email",
@@ -373,7 +374,7 @@ def downgrade() -> None:
     op.drop_index("ix_leads_account_id_score", table_name="leads")
     op.drop_index("uq_leads_account_id_email", table_name="leads")
     for check in (
-        "ck_leads_email_normalised",
+        "ck_leads_email_trimmed",
         "ck_leads_score_breakdown_object",
         "ck_leads_engagement_non_negative",
     ):

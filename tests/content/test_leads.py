@@ -83,6 +83,12 @@ class TestCreate:
         assert deleted.status_code == 204
         await new_lead(client, owner, email="dup@example.com")  # free again once deleted
 
+    async def test_an_address_beyond_ascii_is_stored_lower_cased(
+        self, client: httpx.AsyncClient, owner: Member
+    ) -> None:
+        lead = await new_lead(client, owner, email="İnci.Çelik@Example.com")
+        assert lead["email"] == "İnci.Çelik@Example.com".lower()
+
     async def test_a_lead_created_won_is_converted(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:

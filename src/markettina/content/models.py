@@ -72,7 +72,7 @@ class Lead(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
             name="engagement_non_negative",
         ),
         CheckConstraint("jsonb_typeof(score_breakdown) = 'object'", name="score_breakdown_object"),
-        CheckConstraint("email = lower(btrim(email)) AND email <> ''", name="email_normalised"),
+        CheckConstraint("email = btrim(email) AND email <> ''", name="email_trimmed"),
         Index(
             "uq_leads_account_id_email",
             "account_id",
