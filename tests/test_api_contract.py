@@ -215,6 +215,17 @@ ALLOWED: list[Allowed] = [
         operation="PUT /v1/lead-scoring/weights",
         field="body",
     ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "an e-mail address at a special-use domain (.test, .invalid, .localhost, ...) can "
+            "reach nobody and is refused (kernel.web.inputs.Email); JSON Schema's `email` "
+            "format accepts it",
+            operation=operation,
+            field="body.email",
+        )
+        for operation in ("POST /v1/leads", "PATCH /v1/leads/{lead_id}")
+    ),
     Allowed(
         "positive_data_acceptance",
         "a score range must not start above its end (`score_min` <= `score_max`)",
