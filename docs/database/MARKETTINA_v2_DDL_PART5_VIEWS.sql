@@ -9,12 +9,12 @@
 -- Holds:
 --   6 views;
 --   6 materialized views (created WITH NO DATA, with their indexes);
---   33 functions (trigger functions and the others);
+--   34 functions (trigger functions and the others);
 --   78 triggers;
 --   71 row-level security policies;
 --   row-level security ENABLEd on 69 tables and FORCEd on 69 (moved here from the tables'
 --     own entries);
---   privileges: 159 GRANT/REVOKE entries (the schema, tables, columns, sequences and
+--   privileges: 160 GRANT/REVOKE entries (the schema, tables, columns, sequences and
 --     functions, for markettina_app and PUBLIC) and 3 default privileges.
 --
 -- The monthly partitions of domain_events are not dumped (their names depend on the day the
@@ -567,6 +567,28 @@ BEGIN
     PERFORM pg_notify('markettina_feature_flags', TG_OP);
     RETURN NULL;
 END;
+$$;
+
+
+--
+-- Name: purge_abandoned_lead_imports(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.purge_abandoned_lead_imports() RETURNS bigint
+    LANGUAGE sql
+    AS $$
+    WITH gone AS (
+        DELETE FROM lead_imports i
+        WHERE i.created_at < now() - interval '1 hour'
+          AND NOT EXISTS (
+              SELECT 1 FROM async_jobs j
+              WHERE j.account_id = i.account_id AND j.job_type = 'lead_import'
+                AND j.input_data ->> 'import_id' = i.id::text
+                AND j.status IN ('pending', 'running')
+          )
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
 $$;
 
 
@@ -3203,6 +3225,13 @@ GRANT ALL ON FUNCTION public.procrastinate_unregister_worker_v1(worker_id bigint
 
 REVOKE ALL ON FUNCTION public.procrastinate_update_heartbeat_v1(worker_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.procrastinate_update_heartbeat_v1(worker_id bigint) TO markettina_app;
+
+
+--
+-- Name: FUNCTION purge_abandoned_lead_imports(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.purge_abandoned_lead_imports() FROM PUBLIC;
 
 
 --

@@ -150,6 +150,28 @@ END $$;
 """
 
 
+# an import's staged file whose job will never run it (cancelled before it started, or
+# failed for good): every account's, so only the owner runs it (the hourly maintenance job)
+PURGE = "purge_abandoned_lead_imports()"
+PURGE_FUNCTION = """
+CREATE FUNCTION purge_abandoned_lead_imports() RETURNS bigint
+LANGUAGE sql AS $$
+    WITH gone AS (
+        DELETE FROM lead_imports i
+        WHERE i.created_at < now() - interval '1 hour'
+          AND NOT EXISTS (
+              SELECT 1 FROM async_jobs j
+              WHERE j.account_id = i.account_id AND j.job_type = 'lead_import'
+                AND j.input_data ->> 'import_id' = i.id::text
+                AND j.status IN ('pending', 'running')
+          )
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+$$;
+"""
+
+
 def _edited() -> str:
     # one flat OR, as 0009 writes it: PostgreSQL prints it back the same way
     return " OR ".join(f"(OLD.{c} IS DISTINCT FROM NEW.{c})" for c in EDITED)
@@ -354,10 +376,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_lead_imports_created_by", "lead_imports", ["created_by"])
     enable_tenant_isolation(bind, "lead_imports")
+    op.execute(PURGE_FUNCTION)
+    op.execute(f"REVOKE EXECUTE ON FUNCTION {PURGE} FROM PUBLIC, {APP_ROLE}")
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    op.execute(f"DROP FUNCTION {PURGE}")
     disable_tenant_isolation(bind, "lead_imports")
     op.drop_table("lead_imports")
     disable_tenant_isolation(bind, "lead_scoring_weights")

@@ -5,9 +5,13 @@ line and reason, one transaction, run as a pollable job."""
 from __future__ import annotations
 
 import httpx
+import psycopg
 import pytest
 
-from markettina.kernel.db.urls import DatabaseURLs
+from markettina.content.lead_tasks import purge_abandoned_lead_imports
+from markettina.kernel import jobs
+from markettina.kernel.db import bootstrap
+from markettina.kernel.db.urls import DatabaseURLs, as_libpq_url
 from markettina.worker import run_worker_async
 from tests.content.leads_support import import_csv, leads_of, new_lead, run_staged, stage
 from tests.support.checks import fields, problem, sql
@@ -291,3 +295,34 @@ class TestJob:
         started = await stage(client, owner, "email\nmine@x.io\n")
         stranger = new_member(db, new_account(db))
         problem(await client.get(f"/v1/jobs/{started['job_id']}", headers=stranger.headers), 404)
+
+
+class TestStagedFiles:
+    async def test_a_file_no_job_will_import_is_purged_an_hour_after_its_upload(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        cancelled = await stage(client, owner, "email\ncancelled@x.io\n")
+        cancel = await client.post(f"/v1/jobs/{cancelled['job_id']}/cancel", headers=owner.headers)
+        assert cancel.status_code == 200, cancel.text
+        waiting = await stage(client, owner, "email\nwaiting@x.io\n")
+        recent = await stage(client, owner, "email\nrecent@x.io\n")
+        await client.post(f"/v1/jobs/{recent['job_id']}/cancel", headers=owner.headers)
+        sql(
+            db,
+            "UPDATE lead_imports SET created_at = now() - interval '2 hours' WHERE id IN (%s, %s)",
+            cancelled["import_id"],
+            waiting["import_id"],
+        )
+        jobs.configure_maintenance(as_libpq_url(db.owner))
+        assert await purge_abandoned_lead_imports(timestamp=0) >= 1
+        left = {
+            str(i)
+            for (i,) in sql(
+                db, "SELECT id FROM lead_imports WHERE account_id = %s", owner.account_id
+            )
+        }
+        assert left == {waiting["import_id"], recent["import_id"]}
+
+    def test_the_application_role_cannot_purge(self, db: DatabaseURLs) -> None:
+        with bootstrap.connect(db.app) as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("SELECT purge_abandoned_lead_imports()")

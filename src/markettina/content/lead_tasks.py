@@ -1,5 +1,6 @@
 """Background work of leads: the CSV import job, rescoring an account's leads after its
-weights changed, and the event handlers that count engagement and rescore.
+weights changed, the hourly purge of staged files no job will import, and the event
+handlers that count engagement and rescore.
 
 The engagement handlers take the events the e-mail and form features publish:
 ``email.opened``, ``email.clicked`` and ``form.submitted``, whose data names the lead by
@@ -18,7 +19,7 @@ from markettina.kernel.async_jobs import TrackedJob, tracked_task
 from markettina.kernel.db.job_database import job_database
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.events import StoredEvent, event_handler
-from markettina.kernel.jobs import defer_in_transaction, job_queue
+from markettina.kernel.jobs import defer_in_transaction, job_queue, maintenance_connection
 from markettina.kernel.logs import get_logger
 
 from .lead_import_job import run_import
@@ -44,6 +45,21 @@ async def import_leads(job: TrackedJob) -> dict[str, Any]:
             import_id=uuid.UUID(job.input["import_id"]),
             progress=job.progress,
         )
+
+
+@job_queue.periodic(cron="17 * * * *", periodic_id="purge-abandoned-lead-imports")
+@job_queue.task(
+    name="content.purge_abandoned_lead_imports", queue="maintenance", queueing_lock="lead-imports"
+)
+async def purge_abandoned_lead_imports(timestamp: int) -> int:
+    """Hourly: delete the staged CSV files no job will import any more (cancelled before
+    it ran, or failed for good), an hour after their upload; how many went."""
+    async with await maintenance_connection() as conn:
+        row = await (await conn.execute("SELECT purge_abandoned_lead_imports()")).fetchone()
+    purged = int(row[0]) if row else 0
+    if purged:
+        log.info("lead_imports_purged", count=purged)
+    return purged
 
 
 @job_queue.task(name="content.rescore_leads", queue=QUEUE)
