@@ -257,6 +257,37 @@ ALLOWED: list[Allowed] = [
         "a count records at least one impression, click or conversion",
         field="body.impressions",
     ),
+    # --- leads ---
+    Allowed(
+        "positive_data_acceptance",
+        "a CSV file of leads needs a header with a name or an e-mail column, at most 100,000 "
+        "rows, and a mapping that names its columns: JSON Schema sees only a string",
+        operation="POST /v1/lead-imports",
+        field="body.csv",
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "the scoring weights may not all be 0 (the score divides by their sum)",
+        operation="PUT /v1/lead-scoring/weights",
+        field="body",
+    ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "an e-mail address at a special-use domain (.test, .invalid, .localhost, ...) can "
+            "reach nobody and is refused (kernel.web.inputs.Email); JSON Schema's `email` "
+            "format accepts it",
+            operation=operation,
+            field="body.email",
+        )
+        for operation in ("POST /v1/leads", "PATCH /v1/leads/{lead_id}")
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a score range must not start above its end (`score_min` <= `score_max`)",
+        operation="GET /v1/leads",
+        field="query.score_min",
+    ),
 ]
 
 

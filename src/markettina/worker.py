@@ -27,6 +27,7 @@ TASK_MODULES: tuple[str, ...] = (
     "markettina.identity.social_tasks",
     "markettina.identity.social_revocation",
     "markettina.billing.tasks",
+    "markettina.content.lead_tasks",
 )
 
 log = get_logger(__name__)

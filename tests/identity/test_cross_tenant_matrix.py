@@ -200,6 +200,14 @@ def _media_asset(urls: DatabaseURLs, owner: Member) -> Resource:
     )  # fmt: skip
     return Resource({"media_id": str(asset)}, "media_assets", "account_id = %s AND id = %s",
                     (owner.account_id, asset))  # fmt: skip
+# --- leads ---
+def _lead(urls: DatabaseURLs, owner: Member) -> Resource:
+    (lead,) = _sql(
+        urls, "INSERT INTO leads (account_id, name, email) VALUES (%s, 'A lead', %s) RETURNING id",
+        owner.account_id, f"lead-{uuid.uuid4().hex[:8]}@example.com",
+    )  # fmt: skip
+    return Resource({"lead_id": str(lead)}, "leads", "account_id = %s AND id = %s",
+                    (owner.account_id, lead))  # fmt: skip
 
 
 FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
@@ -245,6 +253,10 @@ def _campaign(urls: DatabaseURLs, owner: Member) -> Resource:
 FACTORIES |= {
     "/v1/campaigns/{campaign_id}": _campaign,
     "/v1/campaigns/{campaign_id}/summary": _campaign,
+    # --- leads ---
+    "/v1/leads/{lead_id}": _lead,
+    "/v1/leads/{lead_id}/history": _lead,
+    "/v1/leads/{lead_id}/score": _lead,
 }
 
 

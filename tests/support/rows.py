@@ -41,6 +41,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "approval_workflows": {"steps": [{"step": 1, "approvers": {"role": "admin"}, "required": 1}]},
     "workflows": {"trigger_config": {"event_type": "lead.created"}},
     "webhooks": {"url": "https://hooks.example.com/markettina"},
+    "lead_status_changes": {"from_status": "NEW", "to_status": "CONTACTED"},
 }
 
 _counter = itertools.count(1)

@@ -98,3 +98,41 @@ class VariantWinnerDeclared(Event):
     successes: int
     rate: float
     p_values: list[float]
+
+
+# --- leads (lead.created is the change-capture event of the leads table) ---------------------
+
+
+class _LeadEvent(Event):
+    aggregate_type: ClassVar[str] = "lead"
+
+    lead_id: int = Field(description="The lead's id.")
+
+
+class LeadStatusChanged(_LeadEvent):
+    """A lead moved along the pipeline (through the API or a CSV import)."""
+
+    event_type: ClassVar[str] = "lead.status_changed"
+
+    from_status: str = Field(description="The status it left.")
+    to_status: str = Field(description="The status it reached.")
+    changed_by: int | None = Field(
+        description="The user who changed it (an import's: its uploader)."
+    )
+
+
+class LeadScoreChanged(_LeadEvent):
+    """A lead's score changed (the lead changed, it engaged, or the weights changed)."""
+
+    event_type: ClassVar[str] = "lead.score_changed"
+
+    from_score: int = Field(description="The score before, 0-100.")
+    to_score: int = Field(description="The score now, 0-100.")
+
+
+class LeadConverted(_LeadEvent):
+    """A lead was won (its status became WON)."""
+
+    event_type: ClassVar[str] = "lead.converted"
+
+    changed_by: int | None = Field(description="The user who marked it won.")

@@ -66,6 +66,22 @@ class Lead(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
         Index("ix_leads_account_id_status_created_at", "account_id", "status", "created_at"),
         # the default list: an account's newest leads, whatever their status
         Index("ix_leads_account_id_created_at", "account_id", "created_at"),
+        # --- lead pipeline (0023) ---
+        CheckConstraint(
+            "email_opens >= 0 AND email_clicks >= 0 AND form_submissions >= 0",
+            name="engagement_non_negative",
+        ),
+        CheckConstraint("jsonb_typeof(score_breakdown) = 'object'", name="score_breakdown_object"),
+        CheckConstraint("email = btrim(email) AND email <> ''", name="email_trimmed"),
+        Index(
+            "uq_leads_account_id_email",
+            "account_id",
+            "email",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL AND email IS NOT NULL"),
+        ),
+        Index("ix_leads_account_id_score", "account_id", "score"),
+        Index("ix_leads_tags", "tags", postgresql_using="gin"),
     )
 
     # Nullable since v1: imported leads may have no known owner.
@@ -80,6 +96,20 @@ class Lead(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # --- lead pipeline (0023): where the lead came from, its explained score, engagement ---
+    utm_source: Mapped[str | None] = mapped_column(Text)
+    utm_medium: Mapped[str | None] = mapped_column(Text)
+    utm_campaign: Mapped[str | None] = mapped_column(Text)
+    utm_term: Mapped[str | None] = mapped_column(Text)
+    utm_content: Mapped[str | None] = mapped_column(Text)
+    score_breakdown: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    scored_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    email_opens: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    email_clicks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    form_submissions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_engaged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class EmailCampaign(TenantScoped, Audited, SoftDeleted, Versioned, Base):
@@ -498,3 +528,62 @@ class PostMedia(TenantScoped, Created, Base):
     post_id: Mapped[int] = mapped_column(Integer)
     media_asset_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     position: Mapped[int] = mapped_column(Integer)
+
+
+# --- lead pipeline (0023): status history, scoring weights, CSV imports waiting -----------
+
+LEAD_STATUSES = ("NEW", "CONTACTED", "QUALIFIED", "PROPOSAL_SENT", "NEGOTIATION", "WON", "LOST")
+
+
+class LeadStatusChange(TenantScoped, Created, Base):
+    """Append-only: one row per status change of a lead (who, when, from, to)."""
+
+    __tablename__ = "lead_status_changes"
+    __table_args__ = (
+        tenant_fk(["lead_id"], "leads", ondelete="CASCADE"),
+        one_of("from_status", LEAD_STATUSES),
+        one_of("to_status", LEAD_STATUSES),
+        CheckConstraint("from_status <> to_status", name="changed"),
+        one_of("via", ("api", "import")),
+        Index(
+            "ix_lead_status_changes_account_id_lead_id_created_at",
+            "account_id",
+            "lead_id",
+            "created_at",
+        ),
+        Index("ix_lead_status_changes_changed_by", "changed_by"),
+    )
+
+    lead_id: Mapped[int] = mapped_column(Integer)
+    from_status: Mapped[str] = mapped_column(Text)
+    to_status: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    via: Mapped[str] = mapped_column(Text, server_default=text("'api'"))
+
+
+class LeadScoringWeights(TenantScoped, Audited, Versioned, Base):
+    """An account's weights of the lead scoring rules (one row per account, once changed)."""
+
+    __tablename__ = "lead_scoring_weights"
+    __table_args__ = (
+        UniqueConstraint("account_id"),
+        CheckConstraint("jsonb_typeof(weights) = 'object'", name="weights_object"),
+        Index("ix_lead_scoring_weights_updated_by", "updated_by"),
+    )
+
+    weights: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class LeadImport(TenantScoped, Created, Base):
+    """An uploaded CSV file waiting for its import job (deleted when the import commits)."""
+
+    __tablename__ = "lead_imports"
+    __table_args__ = (
+        CheckConstraint("jsonb_typeof(mapping) = 'object'", name="mapping_object"),
+        Index("ix_lead_imports_created_by", "created_by"),
+    )
+
+    csv_text: Mapped[str] = mapped_column(Text)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

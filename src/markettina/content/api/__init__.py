@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import campaigns, media, templates, variants
+from . import campaigns, leads, media, templates, variants
 
 router = APIRouter(prefix="/v1")
 router.include_router(campaigns.router)
 router.include_router(media.router)
 router.include_router(templates.router)
 router.include_router(variants.router)
+router.include_router(leads.router)
+router.include_router(leads.scoring_router)
+router.include_router(leads.imports_router)
