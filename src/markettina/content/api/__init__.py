@@ -5,3 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(prefix="/v1")
+
+# --- posts (h-posts) ----------------------------------------------------------------------
+
+from . import post_versions, posts  # noqa: E402
+
+router.include_router(posts.router)
+router.include_router(post_versions.router)
