@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, func, literal, select, tuple_
+from sqlalchemy import ARRAY, Row, Text, bindparam, cast, exists, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import REGCONFIG, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,11 @@ class PostFilters:
         return any(value is not None for value in vars(self).values())
 
 
+def _text_array(value: str) -> Any:
+    """``ARRAY[value]::text[]``, for ``@>`` on a text[] column (its GIN index)."""
+    return cast(array([value]), ARRAY(Text))
+
+
 def _conditions(actor: Actor, filters: PostFilters) -> list[Any]:
     where: list[Any] = [P.account_id == actor.account_id, P.deleted_at.is_(None)]
     if filters.status is not None:
@@ -66,13 +71,13 @@ def _conditions(actor: Actor, filters: PostFilters) -> list[Any]:
             )
         )
     if filters.platform is not None:
-        where.append(P.platforms.contains(array([filters.platform])))
+        where.append(P.platforms.contains(_text_array(filters.platform)))
     if filters.scheduled_from is not None:
         where.append(P.scheduled_at >= filters.scheduled_from)
     if filters.scheduled_until is not None:
         where.append(P.scheduled_at < filters.scheduled_until)
     if filters.tag is not None:
-        where.append(P.hashtags.contains(array([filters.tag.strip().removeprefix("#")])))
+        where.append(P.hashtags.contains(_text_array(filters.tag.strip().removeprefix("#"))))
     if filters.q is not None:
         words = literal(filters.q)
         query = func.websearch_to_tsquery(literal("italian").cast(REGCONFIG), words).op("||")(
