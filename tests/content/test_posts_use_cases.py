@@ -16,20 +16,22 @@ from markettina.kernel.db.tenant import enter_tenant
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.errors import ValidationFailed
 from tests.content.posts_support import actor_of, new_social_account
-from tests.support.identity import new_account, new_member
+from tests.support.identity import Member, new_account, new_member
 
 SOON = dt.timedelta(hours=2)
 
 
 @pytest.fixture
-async def owner(session: AsyncSession, shared_db: DatabaseURLs):  # type: ignore[no-untyped-def]
+async def owner(session: AsyncSession, shared_db: DatabaseURLs) -> Member:
     member = new_member(shared_db, new_account(shared_db), "owner")
     await enter_tenant(session, member.account_id)
     return member
 
 
 class TestCreateAndEdit:
-    async def test_a_draft_with_its_first_version(self, session: AsyncSession, owner) -> None:  # type: ignore[no-untyped-def]
+    async def test_a_draft_with_its_first_version(
+        self, session: AsyncSession, owner: Member
+    ) -> None:
         actor = actor_of(owner)
         post = await post_drafts.create_post(
             session, actor=actor, content="Ciao mondo", hashtags=["#Milano", "milano", "food"]
@@ -53,10 +55,7 @@ class TestCreateAndEdit:
 
 class TestSchedule:
     async def test_schedules_and_cancels(
-        self,
-        session: AsyncSession,
-        owner,
-        shared_db: DatabaseURLs,  # type: ignore[no-untyped-def]
+        self, session: AsyncSession, owner: Member, shared_db: DatabaseURLs
     ) -> None:
         actor = actor_of(owner)
         social = new_social_account(shared_db, owner.account_id, "linkedin")
@@ -89,10 +88,7 @@ class TestSchedule:
 
 class TestPublishingOutcome:
     async def test_a_claimed_post_is_published_or_failed_once(
-        self,
-        session: AsyncSession,
-        owner,
-        shared_db: DatabaseURLs,  # type: ignore[no-untyped-def]
+        self, session: AsyncSession, owner: Member, shared_db: DatabaseURLs
     ) -> None:
         actor = actor_of(owner)
         social = new_social_account(shared_db, owner.account_id, "facebook")
