@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import campaigns, leads, media, templates, variants
+from . import campaigns, leads, media, post_versions, posts, templates, variants
 
 router = APIRouter(prefix="/v1")
 router.include_router(campaigns.router)
+router.include_router(posts.router)
+router.include_router(post_versions.router)
 router.include_router(media.router)
 router.include_router(templates.router)
 router.include_router(variants.router)
