@@ -5,3 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(prefix="/v1")
+
+# --- calendar and posting queue (h-calendar) ---------------------------------------------------
+from . import calendar, posting_queue  # noqa: E402
+
+router.include_router(calendar.router)
+router.include_router(posting_queue.router)

@@ -1,0 +1,104 @@
+"""HTTP routes of the posting queue: a social account's weekly slots, its upcoming slots,
+and adding a post to the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from markettina.identity.public import Actor, Transaction, require
+from markettina.kernel.errors import FieldError, ValidationFailed
+from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+
+from .. import posting_queues
+from ..models import PostingQueue
+from ..queue_slots import WeeklySlot
+from ..schemas.queue import PostingQueueOut, PostingQueuePut, SlotOut, UpcomingSlotOut
+
+router = APIRouter(prefix="/posting-queues", tags=["content"])
+
+ContentRead = Annotated[Actor, require("content:read")]
+ContentWrite = Annotated[Actor, require("content:write")]
+
+
+def _out(queue: PostingQueue) -> PostingQueueOut:
+    return PostingQueueOut(
+        social_account_id=queue.social_account_id,
+        timezone=queue.timezone,
+        slots=[SlotOut(weekday=s.weekday, time=f"{s.local_time:%H:%M}") for s in queue.slots],
+        version=queue.version,
+        updated_at=queue.updated_at,
+    )
+
+
+@router.get(
+    "/{social_account_id}",
+    response_model=PostingQueueOut,
+    summary="A social account's weekly posting slots (its version is the ETag)",
+)
+async def read_queue(
+    social_account_id: uuid.UUID, actor: ContentRead, session: Transaction, response: Response
+) -> PostingQueueOut:
+    queue = await posting_queues.get_queue(session, social_account_id=social_account_id)
+    response.headers["ETag"] = f'"{queue.version}"'
+    return _out(queue)
+
+
+@router.put(
+    "/{social_account_id}",
+    response_model=PostingQueueOut,
+    summary="Set a social account's time zone and weekly slots (replaces them all; "
+    "If-Match or body version once the queue exists)",
+)
+async def put_queue(
+    social_account_id: uuid.UUID,
+    body: PostingQueuePut,
+    actor: ContentWrite,
+    session: Transaction,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PostingQueueOut:
+    header = version_from_if_match(if_match, "posting queue") if if_match is not None else None
+    if header is not None and body.version is not None and header != body.version:
+        raise ValidationFailed(
+            "If-Match and body.version disagree",
+            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
+        )
+    queue = await posting_queues.set_queue(
+        session, actor=actor, social_account_id=social_account_id, timezone=body.timezone,
+        slots=[WeeklySlot(s.weekday, dt.time.fromisoformat(s.time)) for s in body.slots],
+        expected_version=header if header is not None else body.version,
+    )  # fmt: skip
+    response.headers["ETag"] = f'"{queue.version}"'
+    return _out(queue)
+
+
+@router.delete(
+    "/{social_account_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a social account's posting slots (scheduled posts stay as they are)",
+)
+async def delete_queue(
+    social_account_id: uuid.UUID, actor: ContentWrite, session: Transaction
+) -> None:
+    await posting_queues.delete_queue(session, social_account_id=social_account_id)
+
+
+@router.get(
+    "/{social_account_id}/upcoming",
+    response_model=list[UpcomingSlotOut],
+    summary="The queue's next slots (within 90 days), each saying whether a post holds it",
+)
+async def upcoming_slots(
+    social_account_id: uuid.UUID,
+    actor: ContentRead,
+    session: Transaction,
+    count: Annotated[int, Query(ge=1, le=200, description="How many slots.")] = 20,
+) -> list[UpcomingSlotOut]:
+    slots = await posting_queues.upcoming_slots(
+        session, social_account_id=social_account_id, count=count, now=dt.datetime.now(dt.UTC)
+    )
+    return [UpcomingSlotOut(at=s.at, taken=s.taken) for s in slots]
