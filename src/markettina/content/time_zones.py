@@ -23,12 +23,12 @@ ZONE_NAME_MAX = 64
 
 
 @functools.cache
-def _known_zones() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
 def known_zone(name: str) -> str:
-    if name not in _known_zones():
+    if name not in zone_names():
         raise PydanticCustomError(
             "time_zone", "an IANA time zone name, e.g. Europe/Rome (not an offset)"
         )

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from markettina.kernel.web.inputs import CalendarDay, Omittable, PositiveInt32, RequestModel
 from markettina.kernel.web.outputs import ResponseModel
@@ -26,11 +26,13 @@ class CalendarEntry(RequestModel):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     note: Annotated[str, Field(max_length=2000)] | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> CalendarEntry:
-        if self.end_date is not None and self.end_date < self.date:
+    @field_validator("end_date")
+    @classmethod
+    def _ordered(cls, end_date: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("date")
+        if end_date is not None and start is not None and end_date < start:
             raise ValueError("end_date is before date")
-        return self
+        return end_date
 
 
 class EditorialCalendarCreate(RequestModel):
