@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, CHAR, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, CHAR, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from markettina.kernel.db.base import Base
@@ -149,6 +150,20 @@ class ScheduledPost(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
             "created_at",
         ),
         Index("ix_scheduled_posts_account_id_campaign_id", "account_id", "campaign_id"),
+        # the posts list, newest first (keyset on created_at, id)
+        Index("ix_scheduled_posts_account_id_created_at_id", "account_id", "created_at", "id"),
+        # the date-range filter
+        Index("ix_scheduled_posts_account_id_scheduled_at", "account_id", "scheduled_at"),
+        # the publisher's due posts: only the scheduled ones, per account, soonest first
+        Index(
+            "ix_scheduled_posts_due",
+            "account_id",
+            "scheduled_at",
+            "id",
+            postgresql_where=text("status = 'scheduled' AND deleted_at IS NULL"),
+        ),
+        Index("ix_scheduled_posts_hashtags", "hashtags", postgresql_using="gin"),
+        Index("ix_scheduled_posts_search", "search_vector", postgresql_using="gin"),
         # --- recurring posts (h-calendar)
         tenant_fk(["series_id"], "post_series", ondelete="SET NULL (series_id)"),
         CheckConstraint("series_index >= 1", name="series_index_positive"),
@@ -161,7 +176,8 @@ class ScheduledPost(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
         ),
     )
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Nullable since 0023: a post written through an API key has no person behind it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     content: Mapped[str] = mapped_column(Text)
     media_urls: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     hashtags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
@@ -176,6 +192,18 @@ class ScheduledPost(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # the IANA zone the post was scheduled in (scheduled_at itself is an instant)
+    timezone: Mapped[str | None] = mapped_column(Text)
+    # full-text search in both languages the product speaks (Italian and English)
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR,
+        Computed(
+            "to_tsvector('italian'::regconfig, content)"
+            " || to_tsvector('english'::regconfig, content)",
+            persisted=True,
+        ),
+        deferred=True,
+    )
     # --- recurring posts (h-calendar): the series an occurrence belongs to, and its rank
     series_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     series_index: Mapped[int | None] = mapped_column(Integer)
@@ -183,6 +211,31 @@ class ScheduledPost(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
     # Only campaign_id is written through this pair: detaching a post must never null account_id.
     campaign: Mapped[Campaign | None] = relationship(
         back_populates="posts", lazy="raise", primaryjoin=_CAMPAIGN_POSTS_JOIN
+    )
+
+
+class ScheduledPostTarget(Base):
+    """A social account a post is published to. ``scheduled_posts.platforms`` is derived
+    from these rows (written in the same statement that changes them)."""
+
+    __tablename__ = "scheduled_post_targets"
+    __table_args__ = (
+        PrimaryKeyConstraint("account_id", "post_id", "social_account_id"),
+        tenant_fk(["post_id"], "scheduled_posts", ondelete="CASCADE"),
+        tenant_fk(["social_account_id"], "social_accounts", ondelete="CASCADE"),
+        # the social-account filter, and the cascade from a deleted social account
+        Index(
+            "ix_scheduled_post_targets_account_id_social_account_id",
+            "account_id",
+            "social_account_id",
+        ),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("accounts.id"))
+    post_id: Mapped[int] = mapped_column(Integer)
+    social_account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
     )
 
 

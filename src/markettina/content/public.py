@@ -2,3 +2,5 @@
 transaction, as the acting tenant, and never commits."""
 
 from __future__ import annotations
+
+# --- posts (h-posts) ----------------------------------------------------------------------

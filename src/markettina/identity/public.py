@@ -7,6 +7,7 @@ from .openapi import GUARDS, SECURITY_SCHEMES
 from .permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Resource
 from .plain_reads import ROWS_IN_PYTHON, STAFF_ONLY, not_plain, of_acting_account, plain_read
 from .principal import Actor, Principal
+from .social_targets import publishable_social_accounts
 from .staff import record_staff_action
 from .staff_auth import Staff, StaffMember
 
@@ -14,5 +15,5 @@ __all__ = [
     "ALL_PERMISSIONS", "GUARDS", "ROLE_PERMISSIONS", "ROWS_IN_PYTHON", "SECURITY_SCHEMES",
     "STAFF_ONLY", "Actor", "CurrentActor", "Principal", "Resource", "Staff", "StaffMember",
     "Transaction", "admits", "not_plain", "of_acting_account", "plain_read",
-    "record_staff_action", "require",
+    "publishable_social_accounts", "record_staff_action", "require",
 ]  # fmt: skip

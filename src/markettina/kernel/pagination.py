@@ -7,6 +7,7 @@ import binascii
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -47,13 +48,16 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     return [str(v) for v in values]
 
 
-def decode_time_cursor(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    """The (timestamp, id) a previous page ended at, for lists ordered by both."""
+def decode_time_cursor(
+    cursor: str | None, id_kind: Callable[[str], Any] = uuid.UUID
+) -> tuple[dt.datetime, Any] | None:
+    """The (timestamp, id) a previous page ended at, for lists ordered by both
+    (``id_kind`` reads the id: ``uuid.UUID``, or ``int`` for the v1 tables' integer ids)."""
     if cursor is None:
         return None
     at, row_id = decode_cursor(cursor, 2)
     try:
-        return dt.datetime.fromisoformat(at), uuid.UUID(row_id)
+        return dt.datetime.fromisoformat(at), id_kind(row_id)
     except ValueError as exc:
         raise bad_cursor() from exc
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import DateTime, Select, Text, bindparam, cast, func, literal_column, select, tuple_
@@ -51,8 +52,10 @@ class NewestFirst:
         statement: Select[*tuple[Any, ...]],
         *,
         at: InstrumentedAttribute[dt.datetime],
-        id_: InstrumentedAttribute[uuid.UUID],
+        id_: InstrumentedAttribute[uuid.UUID] | InstrumentedAttribute[int],
     ) -> None:
+        # a cursor's id is read as the column's kind: a uuid, or a v1 table's integer
+        self._id_kind: Callable[[str], Any] = int if id_.type.python_type is int else uuid.UUID
         newest_first = (at.desc(), id_.desc())
         first = statement.order_by(*newest_first).limit(bindparam("limit"))
         after = first.where(tuple_(at, id_) < tuple_(bindparam("after_at"), bindparam("after_id")))
@@ -64,7 +67,7 @@ class NewestFirst:
     ) -> tuple[CompiledQuery, dict[str, Any]]:
         """The statement of one page and its parameters (a bad cursor is a 422 here, before
         anything runs); ``render`` turns its one row into the response body."""
-        after = decode_time_cursor(cursor)
+        after = decode_time_cursor(cursor, self._id_kind)
         if after is None:
             return self._first_json, {**params, "limit": limit + 1, "page_size": limit}
         return self._after_json, {
