@@ -2,7 +2,7 @@
 zone) and recurring posts (a series, and on each of its posts the series and its rank).
 
 Revision ID: 0023_posting_queue
-Revises: 0022_original_columns
+Revises: 0023_post_scheduling
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from markettina.kernel.db.schema_support import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = "0023_posting_queue"
-down_revision: str | None = "0022_original_columns"
+down_revision: str | None = "0023_post_scheduling"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -89,7 +89,7 @@ class TestCalendarView:
     ) -> None:
         _post(db, owner, "2026-06-10T08:00:00Z")
         stranger = new_member(db, new_account(db))
-        body = (await _calendar(client, stranger, **{"from": "2026-06-01", "to": "2026-06-30"}))
+        body = await _calendar(client, stranger, **{"from": "2026-06-01", "to": "2026-06-30"})
         assert body.json()["days"] == []
 
     @pytest.mark.parametrize(
@@ -179,7 +179,8 @@ class TestEditorialCalendars:
             ({"name": "a", "entries": [{"date": "2026-01-01", "kind": "party", "title": "t"}]},
              "body.entries.0.kind"),
             ({"name": "a", "entries": [{"date": "2026-01-02", "end_date": "2026-01-01",
-                                        "kind": "theme", "title": "t"}]}, "body.entries.0.end_date"),
+                                        "kind": "theme", "title": "t"}]},
+             "body.entries.0.end_date"),
         ],
     )  # fmt: skip
     async def test_bad_input_is_refused_naming_the_field(

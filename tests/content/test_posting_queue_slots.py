@@ -30,20 +30,14 @@ class TestWallClockInstant:
         assert at == utc(2026, 10, 25, 0, 30)
 
     def test_ordinary_days_keep_their_offset(self) -> None:
-        assert wall_clock_instant(dt.date(2026, 1, 4), dt.time(9), zone(ROME)) == utc(
-            2026, 1, 4, 8
-        )
-        assert wall_clock_instant(dt.date(2026, 7, 5), dt.time(9), zone(ROME)) == utc(
-            2026, 7, 5, 7
-        )
+        assert wall_clock_instant(dt.date(2026, 1, 4), dt.time(9), zone(ROME)) == utc(2026, 1, 4, 8)
+        assert wall_clock_instant(dt.date(2026, 7, 5), dt.time(9), zone(ROME)) == utc(2026, 7, 5, 7)
 
 
 class TestSlotInstants:
     def test_the_week_of_the_spring_change_is_read_in_each_days_offset(self) -> None:
         slots = [WeeklySlot(SUNDAY, dt.time(2, 30)), WeeklySlot(SUNDAY, dt.time(9))]
-        found = list(
-            slot_instants(ROME, slots, after=utc(2026, 3, 21), until=utc(2026, 4, 6))
-        )
+        found = list(slot_instants(ROME, slots, after=utc(2026, 3, 21), until=utc(2026, 4, 6)))
         assert found == [
             utc(2026, 3, 22, 1, 30),  # 02:30 CET
             utc(2026, 3, 22, 8),  # 09:00 CET

@@ -89,7 +89,7 @@ def _csv_records(text: str) -> Iterator[tuple[int | None, dict[str, Any]]]:
         line = reader.line_num + 1
         for values in reader:
             if None in values:
-                values = {**values, "_extra": values.pop(None)}  # type: ignore[arg-type]
+                values = {**values, "_extra": values.pop(None)}
             yield line, values
             line = reader.line_num + 1
     except csv.Error as exc:

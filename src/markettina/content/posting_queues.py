@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from markettina.identity.public import Actor
+from markettina.identity.public import Actor, publishable_social_accounts
 
 from .errors import QueueNotFound, SocialAccountNotFound, VersionConflict
 from .models import PostingQueue, PostingSlot
@@ -23,10 +23,6 @@ from .queue_slots import QUEUE_HORIZON, WeeklySlot, slot_instants
 
 # a post holds its slot from the moment it is queued until it is out
 SLOT_HOLDING_STATUSES = ("pending_approval", "scheduled", "publishing", "published")
-
-_LIVE_SOCIAL_ACCOUNTS = text(
-    "SELECT id FROM social_accounts WHERE id = ANY(:ids) AND deleted_at IS NULL FOR SHARE"
-)
 
 # the instants at which any of the social accounts already has a post
 _TAKEN = text(
@@ -42,13 +38,6 @@ _TAKEN = text(
 class UpcomingSlot:
     at: dt.datetime
     taken: bool
-
-
-async def live_social_accounts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of ``ids`` are the acting account's connected social accounts (row-level
-    security hides the others), held against a concurrent disconnect."""
-    rows = await session.execute(_LIVE_SOCIAL_ACCOUNTS, {"ids": list(ids)})
-    return set(rows.scalars())
 
 
 async def get_queue(
@@ -77,7 +66,9 @@ async def set_queue(
     expected_version: int | None,
 ) -> PostingQueue:
     """Create the queue, or replace its zone and slots if it is still at ``expected_version``."""
-    if not await live_social_accounts(session, [social_account_id]):
+    if not await publishable_social_accounts(
+        session, account_id=actor.account_id, social_account_ids=[social_account_id]
+    ):
         raise SocialAccountNotFound("no such social account")
     current = (
         await session.execute(

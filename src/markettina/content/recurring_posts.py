@@ -171,9 +171,7 @@ async def edit_series(
             session, actor=actor, post_id=post.id, changes=changes, expected_version=None,
             change_summary="series edit",
         )  # fmt: skip
-    await session.execute(
-        update(PostSeries).where(PostSeries.id == series_id).values(**changes)
-    )
+    await session.execute(update(PostSeries).where(PostSeries.id == series_id).values(**changes))
     session.expire(series)
     return await series_detail(session, series_id=series_id)
 

@@ -80,9 +80,7 @@ async def import_posts(
     data, filename, content_type = await _file_part(request)
     fmt = file_format or _format_of(filename, content_type)
     try:
-        report = await post_import.import_posts(
-            session, actor=actor, data=data, fmt=fmt, mode=mode
-        )
+        report = await post_import.import_posts(session, actor=actor, data=data, fmt=fmt, mode=mode)
     except UnreadableFile as exc:
         raise ValidationFailed(
             str(exc), errors=[FieldError("body.file", str(exc), "unreadable_file")]
