@@ -7,7 +7,9 @@ from fastapi import APIRouter
 router = APIRouter(prefix="/v1")
 
 # --- calendar and posting queue (h-calendar) ---------------------------------------------------
-from . import calendar, posting_queue  # noqa: E402
+from . import calendar, post_import, post_series, posting_queue  # noqa: E402
 
 router.include_router(calendar.router)
 router.include_router(posting_queue.router)
+router.include_router(post_series.router)
+router.include_router(post_import.router)

@@ -22,7 +22,7 @@ from ..schemas.imports import ImportReportOut, RefusedRow
 
 router = APIRouter(prefix="/posts", tags=["content"])
 
-ContentWrite = Annotated[Actor, require("content:write")]
+ContentPublish = Annotated[Actor, require("content:publish")]
 
 _IMPORT_BODY: dict[str, Any] = {
     "required": True,
@@ -65,7 +65,7 @@ class NotMultipart(MarkettinaError):
 )
 async def import_posts(
     request: Request,
-    actor: ContentWrite,
+    actor: ContentPublish,
     session: Transaction,
     mode: Annotated[
         Literal["validate", "all_or_nothing", "valid_rows"],

@@ -22,7 +22,7 @@ from .calendar import expected_version
 router = APIRouter(prefix="/post-series", tags=["content"])
 
 ContentRead = Annotated[Actor, require("content:read")]
-ContentWrite = Annotated[Actor, require("content:write")]
+ContentPublish = Annotated[Actor, require("content:publish")]
 
 
 def _out(detail: SeriesDetail, response: Response) -> SeriesDetailOut:
@@ -62,7 +62,7 @@ def _invalid(field: str, message: str, code: str) -> ValidationFailed:
     summary="Create a recurring post: one scheduled post per occurrence (at most 366)",
 )
 async def create_series(
-    body: SeriesCreate, actor: ContentWrite, session: Transaction, response: Response
+    body: SeriesCreate, actor: ContentPublish, session: Transaction, response: Response
 ) -> SeriesDetailOut:
     detail = await recurring_posts.create_series(
         session, actor=actor, content=body.content, hashtags=body.hashtags,
@@ -103,7 +103,7 @@ async def read_series(
 async def update_series(
     series_id: uuid.UUID,
     body: SeriesUpdate,
-    actor: ContentWrite,
+    actor: ContentPublish,
     session: Transaction,
     response: Response,
     if_match: IfMatch = None,
@@ -121,5 +121,5 @@ async def update_series(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End a series: its following occurrences still to come are cancelled",
 )
-async def delete_series(series_id: uuid.UUID, actor: ContentWrite, session: Transaction) -> None:
+async def delete_series(series_id: uuid.UUID, actor: ContentPublish, session: Transaction) -> None:
     await recurring_posts.end_series(session, actor=actor, series_id=series_id)
