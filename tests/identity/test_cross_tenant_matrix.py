@@ -168,6 +168,36 @@ FACTORIES: dict[str, Callable[[DatabaseURLs, Member], Resource]] = {
 }
 
 
+# --- posts (h-posts) ----------------------------------------------------------------------
+
+
+def _post(urls: DatabaseURLs, owner: Member) -> Resource:
+    """A's draft post with its first content version."""
+    (post,) = _sql(
+        urls,
+        "WITH post AS (INSERT INTO scheduled_posts (account_id, user_id, content) "
+        "VALUES (%s, %s, 'Ciao') RETURNING account_id, id) "
+        "INSERT INTO content_versions (account_id, content_type, content_id, version_number, "
+        "content_snapshot) SELECT account_id, 'post', id::text, 1, "
+        """'{"content": "Ciao", "hashtags": [], "campaign_id": null}' FROM post """
+        "RETURNING content_id::integer",
+        owner.account_id, owner.user_id,
+    )  # fmt: skip
+    return Resource({"post_id": str(post), "version_number": "1"}, "scheduled_posts",
+                    "account_id = %s AND id = %s", (owner.account_id, post))  # fmt: skip
+
+
+FACTORIES |= {
+    "/v1/posts/{post_id}": _post,
+    "/v1/posts/{post_id}/schedule": _post,
+    "/v1/posts/{post_id}/cancel": _post,
+    "/v1/posts/{post_id}/versions": _post,
+    "/v1/posts/{post_id}/versions/{version_number}": _post,
+    "/v1/posts/{post_id}/versions/{version_number}/restore": _post,
+    "/v1/posts/{post_id}/diff": _post,
+}
+
+
 def _openapi() -> dict[str, Any]:
     return make_app(DatabaseURLs.derive("postgresql://nobody@127.0.0.1:1/none")).openapi()
 
@@ -207,6 +237,8 @@ def _example(schema: dict[str, Any]) -> Any:
         return "someone@example.com"
     if schema.get("format") == "uuid":
         return str(uuid.uuid4())
+    if schema.get("format") == "date-time":
+        return "2100-01-01T00:00:00Z"
     return "x" * max(1, int(schema.get("minLength", 1)))
 
 

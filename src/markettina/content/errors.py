@@ -33,7 +33,7 @@ class IllegalPostTransition(Conflict):
 
     def __init__(self, current: str, wanted: str) -> None:
         super().__init__(f"a {current} post cannot become {wanted}")
-        self.extensions = {"status": current, "requested_status": wanted}
+        self.extensions = {"post_status": current, "requested_status": wanted}
 
 
 class PostAwaitingApproval(Conflict):
@@ -61,7 +61,7 @@ class PostNotEditable(Conflict):
 
     def __init__(self, status: str) -> None:
         super().__init__(f"a {status} post cannot be edited")
-        self.extensions = {"status": status}
+        self.extensions = {"post_status": status}
 
 
 # --- calendar, posting queue, recurring posts, import (h-calendar) --------------------------

@@ -6,6 +6,13 @@ from fastapi import APIRouter
 
 router = APIRouter(prefix="/v1")
 
+# --- posts (h-posts) ----------------------------------------------------------------------
+
+from . import post_versions, posts  # noqa: E402
+
+router.include_router(posts.router)
+router.include_router(post_versions.router)
+
 # --- calendar and posting queue (h-calendar) ---------------------------------------------------
 from . import calendar, post_import, post_series, posting_queue  # noqa: E402
 
