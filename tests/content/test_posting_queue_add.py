@@ -150,7 +150,9 @@ class TestNoFreeSlot:
         assert full.value.extensions["next_slot_at"] is None
 
 
-async def test_concurrent_adds_to_one_queue_never_take_the_same_slot(fresh_db: DatabaseURLs) -> None:
+async def test_concurrent_adds_to_one_queue_never_take_the_same_slot(
+    fresh_db: DatabaseURLs,
+) -> None:
     owner = new_member(fresh_db, new_account(fresh_db))
     social = new_social_account(fresh_db, owner)
     actor = actor_of(owner)

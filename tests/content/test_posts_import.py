@@ -55,7 +55,7 @@ class TestCsv:
             f"Hello,tips news,{{s}},{AT},Europe/Rome",
             f'"Two\nlines",,{{s}},{AT},',  # a quoted newline: the next row starts on line 5
             f",,{{s}},{AT},",
-            f"Bad time,,{{s}},tomorrow,",
+            "Bad time,,{s},tomorrow,",
             f"Bad zone,,{{s}},{AT},Mars/Olympus",
             f"Nobody,,{uuid.uuid4()},{AT},",
             "Past,,{s},2020-01-01T00:00:00Z,",
@@ -178,8 +178,11 @@ class TestRequest:
     async def test_not_multipart_is_415_and_no_file_part_is_422(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
-        raw = await client.post("/v1/posts/import", content=b"content\r\nx\r\n",
-                                headers={**owner.headers, "Content-Type": "text/csv"})
+        raw = await client.post(
+            "/v1/posts/import",
+            content=b"content\r\nx\r\n",
+            headers={**owner.headers, "Content-Type": "text/csv"},
+        )
         problem(raw, 415)
         other = await client.post("/v1/posts/import", files={"other": ("a.csv", "content\r\n")},
                                   headers=owner.headers)  # fmt: skip

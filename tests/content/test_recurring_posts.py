@@ -65,8 +65,11 @@ class TestSeriesApi:
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:
         social = new_social_account(db, owner)
-        created = await client.post("/v1/post-series", headers=owner.headers,
-                                    json=_series(social, weekdays=[1, 3], occurrences=5))
+        created = await client.post(
+            "/v1/post-series",
+            headers=owner.headers,
+            json=_series(social, weekdays=[1, 3], occurrences=5),
+        )
         assert created.status_code == 201, created.text
         series = created.json()
         assert created.headers["ETag"] == '"1"'
@@ -89,8 +92,11 @@ class TestSeriesApi:
                                     json=_series(social, occurrences=3))).json()  # fmt: skip
         first, second, third = (p["post_id"] for p in series["posts"])
         post = (await client.get(f"/v1/posts/{second}", headers=owner.headers)).json()
-        own = await client.patch(f"/v1/posts/{second}", json={"content": "Special edition"},
-                                 headers={**owner.headers, "If-Match": f'"{post["version"]}"'})
+        own = await client.patch(
+            f"/v1/posts/{second}",
+            json={"content": "Special edition"},
+            headers={**owner.headers, "If-Match": f'"{post["version"]}"'},
+        )
         assert own.status_code == 200, own.text
         sql(db, "UPDATE scheduled_posts SET status = 'published' WHERE id = %s", third)
 
@@ -106,8 +112,11 @@ class TestSeriesApi:
         follows = {p["post_id"]: p["follows_series"] for p in edited.json()["posts"]}
         assert follows == {first: True, second: False, third: False}
 
-        stale = await client.patch(f"/v1/post-series/{series['id']}",
-                                   json={"content": "x", "version": 1}, headers=owner.headers)
+        stale = await client.patch(
+            f"/v1/post-series/{series['id']}",
+            json={"content": "x", "version": 1},
+            headers=owner.headers,
+        )
         problem(stale, 409, "version_conflict")
 
     async def test_ending_a_series_cancels_its_following_occurrences(

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -23,18 +23,11 @@ from markettina.kernel.errors import FieldError, ValidationFailed
 
 from .errors import QueueFull, QueueNotConfigured
 from .models import PostingQueue, ScheduledPost
+from .post_drafts import check_version, get_post
 from .post_schedule import schedule_post
+from .post_targets import target_ids
 from .posting_queues import taken_instants, weekly_slots
 from .queue_slots import QUEUE_HORIZON, slot_instants
-
-_TARGETS = text(
-    "SELECT social_account_id FROM scheduled_post_targets WHERE post_id = :post_id"
-    " ORDER BY social_account_id"
-)
-
-
-async def post_targets(session: AsyncSession, post_id: int) -> list[uuid.UUID]:
-    return list((await session.execute(_TARGETS, {"post_id": post_id})).scalars())
 
 
 async def add_to_queue(
@@ -43,11 +36,17 @@ async def add_to_queue(
     actor: Actor,
     post_id: int,
     social_account_ids: Sequence[uuid.UUID] | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> ScheduledPost:
     """Schedule the post at the next free common slot of ``social_account_ids`` (by default
     the post's current targets); 409 when a target has no slots or all are taken."""
-    targets = sorted(set(social_account_ids or await post_targets(session, post_id)))
+    post = await get_post(session, actor=actor, post_id=post_id)
+    check_version(post, expected_version)
+    targets = sorted(
+        set(social_account_ids or await target_ids(session, account_id=actor.account_id,
+                                                   post_id=post_id))
+    )  # fmt: skip
     if not targets:
         raise ValidationFailed(
             "the post has no social accounts to queue for: name them",
@@ -60,7 +59,7 @@ async def add_to_queue(
     )  # fmt: skip
     return await schedule_post(
         session, actor=actor, post_id=post_id, at=at, timezone=timezone,
-        social_account_ids=targets,
+        social_account_ids=targets, expected_version=expected_version,
     )  # fmt: skip
 
 

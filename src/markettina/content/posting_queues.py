@@ -11,27 +11,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from markettina.identity.public import Actor, publishable_social_accounts
 
 from .errors import QueueNotFound, SocialAccountNotFound, VersionConflict
-from .models import PostingQueue, PostingSlot
+from .models import PostingQueue, PostingSlot, ScheduledPost, ScheduledPostTarget
 from .queue_slots import QUEUE_HORIZON, WeeklySlot, slot_instants
 
 # a post holds its slot from the moment it is queued until it is out
 SLOT_HOLDING_STATUSES = ("pending_approval", "scheduled", "publishing", "published")
-
-# the instants at which any of the social accounts already has a post
-_TAKEN = text(
-    "SELECT DISTINCT p.scheduled_at FROM scheduled_posts p"
-    " JOIN scheduled_post_targets t ON t.account_id = p.account_id AND t.post_id = p.id"
-    " WHERE t.social_account_id = ANY(:social_account_ids) AND p.deleted_at IS NULL"
-    " AND p.status = ANY(:statuses) AND p.scheduled_at > :after AND p.scheduled_at <= :until"
-    " AND p.id <> :except_post_id"
-)
 
 
 @dataclass(frozen=True)
@@ -136,17 +127,25 @@ async def taken_instants(
     until: dt.datetime,
     except_post_id: int = 0,
 ) -> set[dt.datetime]:
+    """The instants at which any of the social accounts already has a post."""
     rows = await session.execute(
-        _TAKEN,
-        {
-            "social_account_ids": list(social_account_ids),
-            "statuses": list(SLOT_HOLDING_STATUSES),
-            "after": after,
-            "until": until,
-            "except_post_id": except_post_id,
-        },
+        select(ScheduledPost.scheduled_at)
+        .distinct()
+        .join(
+            ScheduledPostTarget,
+            (ScheduledPostTarget.account_id == ScheduledPost.account_id)
+            & (ScheduledPostTarget.post_id == ScheduledPost.id),
+        )
+        .where(
+            ScheduledPostTarget.social_account_id.in_(social_account_ids),
+            ScheduledPost.deleted_at.is_(None),
+            ScheduledPost.status.in_(SLOT_HOLDING_STATUSES),
+            ScheduledPost.scheduled_at > after,
+            ScheduledPost.scheduled_at <= until,
+            ScheduledPost.id != except_post_id,
+        )
     )
-    return {at.astimezone(dt.UTC) for at in rows.scalars()}
+    return {at.astimezone(dt.UTC) for at in rows.scalars() if at is not None}
 
 
 async def upcoming_slots(

@@ -18,5 +18,6 @@ from . import calendar, post_import, post_series, posting_queue  # noqa: E402
 
 router.include_router(calendar.router)
 router.include_router(posting_queue.router)
+router.include_router(posting_queue.posts_router)
 router.include_router(post_series.router)
 router.include_router(post_import.router)

@@ -12,16 +12,27 @@ from fastapi import APIRouter, Query, Response, status
 from markettina.identity.public import Actor, Transaction, require
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.openapi import problems
 
-from .. import posting_queues
+from .. import post_queueing, posting_queues
 from ..models import PostingQueue
 from ..queue_slots import WeeklySlot
-from ..schemas.queue import PostingQueueOut, PostingQueuePut, SlotOut, UpcomingSlotOut
+from ..schemas.posts import ScheduledPostOut
+from ..schemas.queue import (
+    PostingQueueOut,
+    PostingQueuePut,
+    QueuePostIn,
+    SlotOut,
+    UpcomingSlotOut,
+)
+from .posts import PostId, expected_version, post_out
 
 router = APIRouter(prefix="/posting-queues", tags=["content"])
+posts_router = APIRouter(prefix="/posts", tags=["posts"])
 
 ContentRead = Annotated[Actor, require("content:read")]
 ContentWrite = Annotated[Actor, require("content:write")]
+ContentPublish = Annotated[Actor, require("content:publish")]
 
 
 def _out(queue: PostingQueue) -> PostingQueueOut:
@@ -102,3 +113,26 @@ async def upcoming_slots(
         session, social_account_id=social_account_id, count=count, now=dt.datetime.now(dt.UTC)
     )
     return [UpcomingSlotOut(at=s.at, taken=s.taken) for s in slots]
+
+
+@posts_router.post(
+    "/{post_id}/queue",
+    response_model=ScheduledPostOut,
+    responses=problems(409),
+    summary="Add a post to the queue: it is scheduled at the next free slot common to its "
+    "social accounts (409 when none is configured or all are taken for 90 days)",
+)
+async def add_to_queue(
+    post_id: PostId,
+    actor: ContentPublish,
+    session: Transaction,
+    response: Response,
+    body: QueuePostIn | None = None,
+    if_match: IfMatch = None,
+) -> ScheduledPostOut:
+    post = await post_queueing.add_to_queue(
+        session, actor=actor, post_id=post_id,
+        social_account_ids=body.social_account_ids if body else None,
+        expected_version=expected_version(if_match, body.version if body else None),
+    )  # fmt: skip
+    return await post_out(session, post, response)

@@ -59,6 +59,7 @@ class UpcomingSlotOut(ResponseModel):
 
 
 class QueuePostIn(RequestModel):
-    social_account_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=20)] | None = (
+    social_account_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)] | None = (
         Field(None, description="The targets (default: the post's current targets).")
     )
+    version: PositiveInt32 | None = Field(None, description="The post's version (or If-Match).")
