@@ -14,7 +14,7 @@ from markettina.identity.public import Actor
 from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import FieldError, ValidationFailed
 
-from .errors import CalendarNotFound, VersionConflict
+from .errors import CalendarNotFound, VersionConflict, VersionRequired
 from .models import EditorialCalendar
 
 LISTED_PAGE = NewestFirst(
@@ -67,10 +67,12 @@ async def update_calendar(
     session: AsyncSession,
     *,
     calendar_id: uuid.UUID,
-    expected_version: int,
+    expected_version: int | None,
     changes: dict[str, Any],
 ) -> EditorialCalendar:
     current = await get_calendar(session, calendar_id=calendar_id)
+    if expected_version is None:
+        raise VersionRequired()
     _check_dates(
         changes.get("start_date", current.start_date), changes.get("end_date", current.end_date)
     )

@@ -95,6 +95,16 @@ class VersionConflict(Conflict):
         self.extensions = {"current_version": current}
 
 
+class VersionRequired(ValidationFailed):
+    code = "version_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "send the version you read, as If-Match or in the body",
+            errors=[FieldError("body.version", "required (or If-Match)", "missing")],
+        )
+
+
 class QueueNotConfigured(Conflict):
     """A target social account has no posting slots to queue into."""
 

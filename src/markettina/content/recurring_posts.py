@@ -24,7 +24,7 @@ from markettina.identity.public import Actor
 from markettina.kernel.db.keyset import NewestFirst
 from markettina.kernel.errors import FieldError, ValidationFailed
 
-from .errors import SeriesNotFound, VersionConflict
+from .errors import SeriesNotFound, VersionConflict, VersionRequired
 from .models import PostSeries, ScheduledPost
 from .post_drafts import create_post, edit_post, normalized_hashtags
 from .post_schedule import cancel_post, schedule_post
@@ -154,13 +154,15 @@ async def edit_series(
     *,
     actor: Actor,
     series_id: uuid.UUID,
-    expected_version: int,
+    expected_version: int | None,
     changes: dict[str, Any],
     now: dt.datetime | None = None,
 ) -> SeriesDetail:
     """Change the series' content, hashtags or campaign, and with them every following
     occurrence to come (each edit goes through ``edit_post``: versions, approval gate)."""
     series = await get_series(session, series_id=series_id, lock=True)
+    if expected_version is None:
+        raise VersionRequired()
     if series.version != expected_version:
         raise VersionConflict("post series", series.version)
     if "hashtags" in changes:

@@ -129,18 +129,13 @@ async def delete_editorial_calendar(
     )
 
 
-def expected_version(if_match: str | None, body_version: int | None, what: str) -> int:
-    """The version the caller read, from If-Match or the body (both must agree)."""
+def expected_version(if_match: str | None, body_version: int | None, what: str) -> int | None:
+    """The version the caller read, from If-Match or the body (both must agree); None when
+    neither came (the use case refuses that once it has found the resource)."""
     header = version_from_if_match(if_match, what) if if_match is not None else None
     if header is not None and body_version is not None and header != body_version:
         raise ValidationFailed(
             "If-Match and body.version disagree",
             errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
         )
-    version = header if header is not None else body_version
-    if version is None:
-        raise ValidationFailed(
-            "send the version you read, as If-Match or in the body",
-            errors=[FieldError("body.version", "required (or If-Match)", "missing")],
-        )
-    return version
+    return header if header is not None else body_version

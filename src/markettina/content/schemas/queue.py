@@ -16,7 +16,10 @@ from ..time_zones import TimeZoneName
 MAX_SLOTS = 168  # one an hour, every hour of the week
 
 IsoWeekday = Annotated[int, Field(ge=1, le=7, strict=True, description="1 = Monday ... 7 = Sunday")]
-LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:30"])]
+LocalTime = Annotated[
+    str, Field(min_length=5, max_length=5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+               examples=["09:30"])
+]  # fmt: skip
 
 
 class SlotIn(RequestModel):
@@ -25,8 +28,10 @@ class SlotIn(RequestModel):
 
 
 class PostingQueuePut(RequestModel):
-    timezone: TimeZoneName
-    slots: Annotated[list[SlotIn], Field(max_length=MAX_SLOTS)]
+    """The whole queue: what is left out takes its default (UTC, no slots)."""
+
+    timezone: TimeZoneName = "UTC"
+    slots: Annotated[list[SlotIn], Field(max_length=MAX_SLOTS)] = Field(default_factory=list)
     version: PositiveInt32 | None = Field(
         None, description="The version you read (or If-Match); required once the queue exists."
     )
