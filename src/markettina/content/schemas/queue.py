@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from markettina.kernel.web.inputs import PositiveInt32, RequestModel
 from markettina.kernel.web.outputs import ResponseModel
 
+from ..post_targets import MAX_TARGETS
 from ..time_zones import TimeZoneName
 
 MAX_SLOTS = 168  # one an hour, every hour of the week
@@ -64,7 +65,7 @@ class UpcomingSlotOut(ResponseModel):
 
 
 class QueuePostIn(RequestModel):
-    social_account_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)] | None = (
-        Field(None, description="The targets (default: the post's current targets).")
-    )
+    social_account_ids: (
+        Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_TARGETS)] | None
+    ) = Field(None, description="The targets (default: the post's current targets).")
     version: PositiveInt32 | None = Field(None, description="The post's version (or If-Match).")

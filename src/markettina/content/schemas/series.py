@@ -11,19 +11,18 @@ from pydantic import Field
 from markettina.kernel.web.inputs import CalendarDay, Omittable, PositiveInt32, RequestModel
 from markettina.kernel.web.outputs import ResponseModel
 
+from ..post_targets import MAX_TARGETS
 from ..recurrence import MAX_OCCURRENCES
 from ..time_zones import TimeZoneName
+from .posts import Content, Hashtags
 from .queue import IsoWeekday, LocalTime
-
-Content = Annotated[str, Field(min_length=1, max_length=10_000)]
-Hashtags = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=30)]
 
 
 class SeriesCreate(RequestModel):
     content: Content
     hashtags: Hashtags = Field(default_factory=list)
     campaign_id: uuid.UUID | None = None
-    social_account_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)]
+    social_account_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_TARGETS)]
     timezone: TimeZoneName
     starts_on: CalendarDay = Field(description="The first day (in the series' zone).")
     time: LocalTime = Field(description="Wall-clock time HH:MM of every occurrence.")
