@@ -1,4 +1,4 @@
-"""A 1,000-row CSV import of posts through the API (POST /v1/posts/import, multipart),
+"""A 1,000-row CSV import of posts through the API (POST /v1/post-imports, multipart),
 in-process over httpx: every row created as a draft (content version 1, event), then
 scheduled on one social account (approval gate, targets, event), each in its own
 savepoint, all in one transaction. Half the rows carry a time, half go to the queue.
@@ -50,7 +50,7 @@ async def one_import(urls: DatabaseURLs, rows: int, mode: str) -> tuple[float, i
         data = csv_of(rows, str(social), start)
         began = time.perf_counter()
         response = await client.post(
-            "/v1/posts/import", params={"mode": mode}, headers=owner.headers,
+            "/v1/post-imports", params={"mode": mode}, headers=owner.headers,
             files={"file": ("posts.csv", data)},
         )  # fmt: skip
         elapsed = time.perf_counter() - began

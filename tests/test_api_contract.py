@@ -256,7 +256,7 @@ ALLOWED += [
             "positive_data_acceptance",
             "an import file is CSV or JSON (said by `format` or the file's name or type) with "
             "the documented columns, at most 1,000 rows",
-            operation="POST /v1/posts/import",
+            operation="POST /v1/post-imports",
             field=field,
         )
         for field in ("query.format", "body.file")
@@ -264,7 +264,7 @@ ALLOWED += [
     Allowed(
         "positive_data_acceptance",
         "`all_or_nothing` refuses a file with a refused row (the rows are the file's content)",
-        operation="POST /v1/posts/import",
+        operation="POST /v1/post-imports",
         problem="import_refused",
     ),
     *(

@@ -30,7 +30,7 @@ async def _upload(
     client: httpx.AsyncClient, who: Member, data: str | bytes, *, name: str = "posts.csv",
     mode: str = "valid_rows", **params: str,
 ) -> httpx.Response:  # fmt: skip
-    return await client.post("/v1/posts/import", params={"mode": mode, **params},
+    return await client.post("/v1/post-imports", params={"mode": mode, **params},
                              files={"file": (name, data)}, headers=who.headers)  # fmt: skip
 
 
@@ -179,12 +179,12 @@ class TestRequest:
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:
         raw = await client.post(
-            "/v1/posts/import",
+            "/v1/post-imports",
             content=b"content\r\nx\r\n",
             headers={**owner.headers, "Content-Type": "text/csv"},
         )
         problem(raw, 415)
-        other = await client.post("/v1/posts/import", files={"other": ("a.csv", "content\r\n")},
+        other = await client.post("/v1/post-imports", files={"other": ("a.csv", "content\r\n")},
                                   headers=owner.headers)  # fmt: skip
         assert problem(other, 422)["errors"][0]["field"] == "body.file"
 

@@ -20,7 +20,7 @@ from .. import post_import
 from ..import_rows import MAX_FILE_BYTES, MAX_ROWS, UnreadableFile
 from ..schemas.imports import ImportReportOut, RefusedRow
 
-router = APIRouter(prefix="/posts", tags=["content"])
+router = APIRouter(prefix="/post-imports", tags=["posts"])
 
 ContentPublish = Annotated[Actor, require("content:publish")]
 
@@ -53,7 +53,7 @@ class NotMultipart(MarkettinaError):
 
 
 @router.post(
-    "/import",
+    "",
     response_model=ImportReportOut,
     summary="Import posts from a CSV or JSON file (at most 1,000 rows), row by row: "
     "validate only, all or nothing, or the valid rows",

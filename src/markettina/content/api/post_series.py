@@ -19,7 +19,7 @@ from ..recurring_posts import SeriesDetail
 from ..schemas.series import OccurrenceOut, SeriesCreate, SeriesDetailOut, SeriesOut, SeriesUpdate
 from .calendar import expected_version
 
-router = APIRouter(prefix="/post-series", tags=["content"])
+router = APIRouter(prefix="/post-series", tags=["posts"])
 
 ContentRead = Annotated[Actor, require("content:read")]
 ContentPublish = Annotated[Actor, require("content:publish")]
