@@ -109,6 +109,19 @@ class TestCalendarView:
         body = problem(await _calendar(client, owner, **params), 422)
         assert field in [e["field"] for e in body["errors"]], body
 
+    async def test_more_posts_than_one_answer_holds_is_truncated(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        sql(db, "INSERT INTO scheduled_posts (account_id, user_id, content, status, scheduled_at)"
+                " SELECT %s, %s, 'p' || n, 'scheduled', '2026-08-01T00:00Z'::timestamptz"
+                " + n * interval '1 minute' FROM generate_series(1, 2001) n",
+            owner.account_id, owner.user_id)  # fmt: skip
+        body = await _calendar(client, owner, **{"from": "2026-08-01", "to": "2026-08-31"})
+        assert body.json()["truncated"] is True
+        assert sum(len(d["posts"]) for d in body.json()["days"]) == 2000
+        short = await _calendar(client, owner, **{"from": "2026-08-01", "to": "2026-08-01"})
+        assert short.json()["truncated"] is False
+
     async def test_a_whole_leap_year_is_allowed(
         self, client: httpx.AsyncClient, owner: Member
     ) -> None:

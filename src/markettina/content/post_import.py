@@ -76,7 +76,6 @@ async def import_posts(
         report.imported = len(report.post_ids)
     else:
         await everything.rollback()
-        session.expunge_all()
     if mode == "all_or_nothing" and report.refused:
         raise ImportRefused(report)
     if mode == "validate":

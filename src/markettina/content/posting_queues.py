@@ -38,6 +38,7 @@ async def get_queue(
         select(PostingQueue)
         .where(PostingQueue.social_account_id == social_account_id)
         .options(selectinload(PostingQueue.slots))
+        .execution_options(populate_existing=True)
     )
     if lock:
         query = query.with_for_update(of=PostingQueue)
@@ -101,7 +102,6 @@ async def set_queue(
                 for s in unique
             ],
         )  # fmt: skip
-    session.expire_all()
     return await get_queue(session, social_account_id=social_account_id)
 
 
