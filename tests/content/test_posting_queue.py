@@ -59,6 +59,11 @@ class TestSetQueue:
         stale = await client.put(path, json={**ROME_WEEKDAYS, "version": 7},
                                  headers=owner.headers)  # fmt: skip
         assert problem(stale, 409, "version_conflict")["current_version"] == 1
+        disagree = await client.put(path, json={**ROME_WEEKDAYS, "version": 1},
+                                    headers={**owner.headers, "If-Match": '"2"'})  # fmt: skip
+        assert problem(disagree, 422)["errors"][0]["field"] == "body.version"
+        bad = await client.put(path, json=ROME_WEEKDAYS, headers={**owner.headers, "If-Match": "x"})
+        assert problem(bad, 422)["errors"][0]["field"] == "header.If-Match"
 
     async def test_delete_removes_the_slots(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member

@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from markettina.identity.public import Actor, Transaction, of_acting_account, plain_read, require
-from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch
 from markettina.kernel.web.inputs import CalendarDay
 
 from .. import calendar_view, editorial_calendars
@@ -22,6 +21,7 @@ from ..schemas.calendar import (
     EditorialCalendarUpdate,
 )
 from ..time_zones import TimeZoneName
+from .versions import version_read
 
 router = APIRouter(tags=["content"])
 
@@ -109,7 +109,7 @@ async def update_editorial_calendar(
             changes[day] = getattr(body, day)
     updated = await editorial_calendars.update_calendar(
         session, calendar_id=calendar_id,
-        expected_version=expected_version(if_match, body.version, "editorial calendar"),
+        expected_version=version_read(if_match, body.version, "editorial calendar"),
         changes=changes,
     )  # fmt: skip
     response.headers["ETag"] = f'"{updated.version}"'
@@ -127,15 +127,3 @@ async def delete_editorial_calendar(
     await editorial_calendars.delete_calendar(
         session, calendar_id=calendar_id, deleted_by=actor.user_id
     )
-
-
-def expected_version(if_match: str | None, body_version: int | None, what: str) -> int | None:
-    """The version the caller read, from If-Match or the body (both must agree); None when
-    neither came (the use case refuses that once it has found the resource)."""
-    header = version_from_if_match(if_match, what) if if_match is not None else None
-    if header is not None and body_version is not None and header != body_version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
-    return header if header is not None else body_version

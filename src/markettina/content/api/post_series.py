@@ -17,7 +17,7 @@ from .. import recurring_posts
 from ..recurrence import Recurrence
 from ..recurring_posts import SeriesDetail
 from ..schemas.series import OccurrenceOut, SeriesCreate, SeriesDetailOut, SeriesOut, SeriesUpdate
-from .calendar import expected_version
+from .versions import version_read
 
 router = APIRouter(prefix="/post-series", tags=["posts"])
 
@@ -110,7 +110,7 @@ async def update_series(
 ) -> SeriesDetailOut:
     detail = await recurring_posts.edit_series(
         session, actor=actor, series_id=series_id,
-        expected_version=expected_version(if_match, body.version, "post series"),
+        expected_version=version_read(if_match, body.version, "post series"),
         changes=body.model_dump(exclude_unset=True, exclude={"version"}),
     )  # fmt: skip
     return _out(detail, response)

@@ -10,8 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from markettina.identity.public import Actor, Transaction, require
-from markettina.kernel.errors import FieldError, ValidationFailed
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch
 from markettina.kernel.web.openapi import problems
 
 from .. import post_queueing, posting_queues
@@ -26,6 +25,7 @@ from ..schemas.queue import (
     UpcomingSlotOut,
 )
 from .posts import PostId, expected_version, post_out
+from .versions import version_read
 
 router = APIRouter(prefix="/posting-queues", tags=["content"])
 posts_router = APIRouter(prefix="/posts", tags=["posts"])
@@ -72,16 +72,10 @@ async def put_queue(
     response: Response,
     if_match: IfMatch = None,
 ) -> PostingQueueOut:
-    header = version_from_if_match(if_match, "posting queue") if if_match is not None else None
-    if header is not None and body.version is not None and header != body.version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
     queue = await posting_queues.set_queue(
         session, actor=actor, social_account_id=social_account_id, timezone=body.timezone,
         slots=[WeeklySlot(s.weekday, dt.time.fromisoformat(s.time)) for s in body.slots],
-        expected_version=header if header is not None else body.version,
+        expected_version=version_read(if_match, body.version, "posting queue"),
     )  # fmt: skip
     response.headers["ETag"] = f'"{queue.version}"'
     return _out(queue)
