@@ -144,6 +144,9 @@ class TestFilters:
             ({"status": "lost"}, "query.status"),
             ({"scheduled_from": "yesterday"}, "query.scheduled_from"),
             ({"campaign_id": "nope"}, "query.campaign_id"),
+            ({"platform": "Insta Gram"}, "query.platform"),
+            ({"tag": "two words"}, "query.tag"),
+            ({"q": "   "}, "query.q"),
         ],
     )
     async def test_bad_filters_are_422(

@@ -101,7 +101,12 @@ async def list_posts(
         uuid.UUID | None, Query(description="Posts going to this social account.")
     ] = None,
     platform: Annotated[
-        str | None, Query(min_length=1, max_length=50, description="Posts going to this platform.")
+        str | None,
+        Query(
+            max_length=32,
+            pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+            description="Posts going to this platform (`instagram`).",
+        ),
     ] = None,
     scheduled_from: Annotated[
         Timestamp | None, Query(description="Scheduled at or after this instant (RFC 3339).")
@@ -110,13 +115,19 @@ async def list_posts(
         Timestamp | None, Query(description="Scheduled before this instant (RFC 3339).")
     ] = None,
     tag: Annotated[
-        str | None, Query(min_length=1, max_length=101, description="Posts with this hashtag.")
+        str | None,
+        Query(
+            max_length=101,
+            pattern=r"^#?\w{1,100}$",
+            description="Posts with this hashtag (with or without `#`; as written).",
+        ),
     ] = None,
     q: Annotated[
         str | None,
         Query(
             min_length=1,
             max_length=200,
+            pattern=r"^[^\x00]*\S[^\x00]*$",
             description='Words of the content (web-search syntax: `"exact phrase"`, `-word`, '
             "`or`), matched in Italian and in English.",
         ),
