@@ -17,7 +17,8 @@ from markettina.kernel.db.tenant import enter_tenant
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
 from markettina.kernel.errors import ValidationFailed
-from tests.content.calendar_support import actor_of, new_social_account, set_slots, utc
+from tests.content.calendar_support import new_social_account, set_slots, utc
+from tests.content.posts_support import actor_of
 from tests.support.checks import sql
 from tests.support.identity import Member, new_account, new_member
 
