@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from markettina.content.models import PostingQueue, PostingSlot
+from markettina.content.post_queueing import is_slot_of
 from markettina.content.queue_slots import WeeklySlot, slot_instants
 from markettina.content.time_zones import wall_clock_instant, zone
 
@@ -65,3 +67,22 @@ class TestSlotInstants:
 
     def test_no_slots_no_instants(self) -> None:
         assert list(slot_instants(ROME, [], after=utc(2026, 1, 1), until=utc(2027, 1, 1))) == []
+
+
+class TestSlotOfAnotherQueue:
+    """Several targets share a slot when the instant is a slot of each queue, in its zone."""
+
+    @staticmethod
+    def _queue(timezone: str, weekday: int, at: str) -> PostingQueue:
+        slot = PostingSlot(weekday=weekday, local_time=dt.time.fromisoformat(at))
+        return PostingQueue(timezone=timezone, slots=[slot])
+
+    def test_a_skipped_time_is_the_slot_it_moved_to(self) -> None:
+        rome = self._queue(ROME, SUNDAY, "02:30")
+        assert is_slot_of(rome, utc(2026, 3, 29, 1, 30))  # 03:30 CEST
+        assert is_slot_of(self._queue("UTC", SUNDAY, "01:30"), utc(2026, 3, 29, 1, 30))
+
+    def test_the_second_pass_of_a_repeated_hour_is_not_the_slot(self) -> None:
+        rome = self._queue(ROME, SUNDAY, "02:30")
+        assert is_slot_of(rome, utc(2026, 10, 25, 0, 30))
+        assert not is_slot_of(rome, utc(2026, 10, 25, 1, 30))  # 02:30 CET, the second time

@@ -28,6 +28,7 @@ from .post_schedule import schedule_post
 from .post_targets import target_ids
 from .posting_queues import taken_instants, weekly_slots
 from .queue_slots import QUEUE_HORIZON, slot_instants
+from .time_zones import wall_clock_instant, zone
 
 
 async def add_to_queue(
@@ -88,28 +89,43 @@ async def next_free_slot(
     if missing:
         raise QueueNotConfigured(missing)
     until = now + QUEUE_HORIZON
-    common = _common_instants(queues, after=now, until=until)
     taken = await taken_instants(
         session, social_account_ids=social_account_ids, after=now, until=until,
         except_post_id=except_post_id,
     )  # fmt: skip
-    for at in common:
-        if at not in taken:
-            return at, _zone_of(queues, social_account_ids[0])
-    later = _common_instants(queues, after=until, until=until + QUEUE_HORIZON)
+    free = _first_common(queues, after=now, until=until, taken=taken)
+    if free is not None:
+        return free, _zone_of(queues, social_account_ids[0])
+    later = _first_common(queues, after=until, until=until + QUEUE_HORIZON, taken=set())
     raise QueueFull(
         horizon_days=QUEUE_HORIZON.days,
-        next_slot_at=later[0].isoformat().replace("+00:00", "Z") if later else None,
+        next_slot_at=later.isoformat().replace("+00:00", "Z") if later else None,
     )
 
 
-def _common_instants(
-    queues: Sequence[PostingQueue], *, after: dt.datetime, until: dt.datetime
-) -> list[dt.datetime]:
-    sets = [
-        set(slot_instants(q.timezone, weekly_slots(q), after=after, until=until)) for q in queues
-    ]
-    return sorted(set.intersection(*sets)) if sets else []
+def _first_common(
+    queues: Sequence[PostingQueue],
+    *,
+    after: dt.datetime,
+    until: dt.datetime,
+    taken: set[dt.datetime],
+) -> dt.datetime | None:
+    """The first instant of the window that is a slot of every queue and not taken: the
+    first queue's slots are walked in order, the others asked whether each is theirs."""
+    first, *others = queues
+    for at in slot_instants(first.timezone, weekly_slots(first), after=after, until=until):
+        if at not in taken and all(is_slot_of(q, at) for q in others):
+            return at
+    return None
+
+
+def is_slot_of(queue: PostingQueue, at: dt.datetime) -> bool:
+    tz = zone(queue.timezone)
+    day = at.astimezone(tz).date()
+    return any(
+        slot.weekday == day.isoweekday() and wall_clock_instant(day, slot.local_time, tz) == at
+        for slot in queue.slots
+    )
 
 
 def _zone_of(queues: Sequence[PostingQueue], social_account_id: uuid.UUID) -> str:
