@@ -76,6 +76,23 @@ class TestCsv:
             ("Hello", "scheduled"), ("Two\nlines", "scheduled"),
         ]  # fmt: skip
 
+    async def test_a_wall_clock_time_is_read_in_the_rows_zone(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        social = new_social_account(db, owner)
+        year = dt.date.today().year + 1
+        data = _csv(social, f"Spring,,{{s}},{year}-01-15 09:30,Europe/Rome",
+                    f"Seconds,,{{s}},{year}-07-15T09:30:00,Europe/Rome",
+                    f"Utc,,{{s}},{year}-01-15 09:30,")  # fmt: skip
+        report = (await _upload(client, owner, data)).json()
+        assert report["imported"] == 3, report
+        times = [at.astimezone(dt.UTC) for _, _, at in _posts(db, owner)]
+        assert times == [
+            dt.datetime(year, 1, 15, 8, 30, tzinfo=dt.UTC),  # +01:00 in winter
+            dt.datetime(year, 7, 15, 7, 30, tzinfo=dt.UTC),  # +02:00 in summer
+            dt.datetime(year, 1, 15, 9, 30, tzinfo=dt.UTC),
+        ]
+
     async def test_all_or_nothing_writes_nothing_when_a_row_is_refused(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
     ) -> None:

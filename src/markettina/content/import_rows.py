@@ -5,8 +5,9 @@ Columns (CSV header, or keys of each JSON object):
 
 - ``content`` (required), ``hashtags`` (CSV: separated by spaces or commas; JSON: a list),
 - ``social_account_ids`` (required; CSV: separated by spaces, commas or semicolons),
-- ``scheduled_at`` (RFC 3339 with an offset; empty: the post takes the next free queue slot),
-- ``timezone`` (IANA, with ``scheduled_at``; default UTC), ``campaign_id``.
+- ``scheduled_at``: RFC 3339 with an offset, or a wall-clock ``YYYY-MM-DD HH:MM`` read in the
+  row's ``timezone`` (by the DST rule of ``time_zones``); empty: the next free queue slot,
+- ``timezone`` (IANA; default UTC), ``campaign_id``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from markettina.kernel.text import unstorable
 
-from .time_zones import zone_names
+from .time_zones import wall_clock_instant, zone, zone_names
 
 MAX_ROWS = 1000
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -31,6 +32,7 @@ MAX_CONTENT = 10_000
 COLUMNS = ("content", "hashtags", "social_account_ids", "scheduled_at", "timezone",
            "campaign_id")  # fmt: skip
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_WALL_CLOCK = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2})(:\d{2})?")
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -125,8 +127,8 @@ def _checked(number: int, line: int | None, values: dict[str, Any]) -> ImportRow
     row.social_account_ids = [_uuid(row, "social_account_ids", one) for one in ids]
     if not ids:
         row.refuse("social_account_ids", "at least one social account", "missing")
-    row.scheduled_at = _instant(row, values.get("scheduled_at"))
     row.timezone = _zone(row, values.get("timezone"))
+    row.scheduled_at = _instant(row, values.get("scheduled_at"))
     campaign = values.get("campaign_id")
     row.campaign_id = _uuid(row, "campaign_id", campaign) if campaign not in (None, "") else None
     return row
@@ -178,12 +180,17 @@ def _instant(row: ImportRow, value: Any) -> dt.datetime | None:
     text = _text(row, "scheduled_at", value)
     if not text:
         return None
-    if not _RFC3339.fullmatch(text.strip()):
-        row.refuse("scheduled_at", "an RFC 3339 time with an offset, e.g. 2026-01-31T09:30:00Z",
-                   "rfc3339")  # fmt: skip
+    text = text.strip()
+    wall_clock = _WALL_CLOCK.fullmatch(text)
+    if not wall_clock and not _RFC3339.fullmatch(text):
+        row.refuse("scheduled_at", "an RFC 3339 time (2026-01-31T09:30:00Z) or a wall-clock "
+                   "time in the row's timezone (2026-01-31 09:30)", "rfc3339")  # fmt: skip
         return None
     try:
-        return dt.datetime.fromisoformat(text.strip().replace("z", "Z")).astimezone(dt.UTC)
+        if wall_clock:
+            day, at = dt.date.fromisoformat(wall_clock[1]), dt.time.fromisoformat(wall_clock[2])
+            return wall_clock_instant(day, at, zone(row.timezone))
+        return dt.datetime.fromisoformat(text.replace("z", "Z")).astimezone(dt.UTC)
     except (ValueError, OverflowError):
         row.refuse("scheduled_at", "not a real date and time", "rfc3339")
         return None
