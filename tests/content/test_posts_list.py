@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from markettina.app import create_app
 from markettina.kernel.db.urls import DatabaseURLs
 from tests.content.posts_support import new_social_account
+from tests.support.api import api_client, make_app, suite_settings
 from tests.support.checks import fields, problem, sql
 from tests.support.identity import Member, new_account, new_member
 
@@ -67,6 +69,31 @@ class TestPlainList:
     async def test_a_bad_cursor_is_422(self, client: httpx.AsyncClient, owner: Member) -> None:
         response = await client.get("/v1/posts?cursor=nonsense", headers=owner.headers)
         assert fields(problem(response, 422)) == ["query.cursor"]
+
+
+class TestReadLane:
+    async def test_the_lane_answers_every_page_as_the_router_would(
+        self, db: DatabaseURLs, owner: Member
+    ) -> None:
+        """Posts have integer ids: the lane reads their cursors as such (a cursor it
+        could not read would go to the routed pipeline, twice the work)."""
+        lane_app = make_app(db)
+        routed_app = create_app(
+            urls=db, settings=suite_settings().model_copy(update={"read_lane": False})
+        )
+        async with api_client(lane_app) as lane, api_client(routed_app) as routed:
+            for n in range(3):
+                await post(lane, owner, f"post {n}")
+            url = "/v1/posts?limit=2"
+            for _ in range(2):
+                before = lane_app.state.read_pool.checkouts
+                answered = await lane.get(url, headers=owner.headers)
+                assert lane_app.state.read_pool.checkouts == before + 1  # the lane answered
+                expected = await routed.get(url, headers=owner.headers)
+                assert answered.json() == expected.json()
+                cursor = answered.json()["next_cursor"]
+                url = f"/v1/posts?limit=2&cursor={cursor}"
+            assert len(answered.json()["items"]) == 1
 
 
 class TestFilters:

@@ -16,7 +16,7 @@ headers (tests hold them equal), and the route is still declared for the OpenAPI
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -46,7 +46,9 @@ class _Request:
 
 
 def _page_arguments(
-    query_string: bytes, handed_over: frozenset[str] = frozenset()
+    query_string: bytes,
+    handed_over: frozenset[str] = frozenset(),
+    read_cursor: Callable[[str | None], object] = decode_time_cursor,
 ) -> tuple[int, str | None] | None:
     """``limit`` and ``cursor`` when they are plainly valid; None sends the request to the
     routed pipeline, which explains what is wrong or applies the filter (``handed_over``)."""
@@ -72,7 +74,7 @@ def _page_arguments(
         if len(cursor) > _MAX_CURSOR:
             return None
         try:
-            decode_time_cursor(cursor)
+            read_cursor(cursor)  # as the route's page reads it (a uuid or an integer id)
         except MarkettinaError:
             return None
     return limit, cursor
@@ -100,7 +102,9 @@ def _request(scope: Scope, route: LaneRoute) -> _Request | None:
         credentials = read_credentials(authorization, api_key, account_header)
     except MarkettinaError:
         return None
-    arguments = _page_arguments(scope["query_string"], route.handed_over)
+    arguments = _page_arguments(
+        scope["query_string"], route.handed_over, route.read.page.read_cursor
+    )
     if arguments is None:
         return None
     return _Request(credentials, *arguments)

@@ -62,12 +62,17 @@ class NewestFirst:
         self._first_json = CompiledQuery(_rendered(first, at.key, id_.key, newest_first))
         self._after_json = CompiledQuery(_rendered(after, at.key, id_.key, newest_first))
 
+    def read_cursor(self, cursor: str | None) -> tuple[dt.datetime, Any] | None:
+        """The (timestamp, id) ``cursor`` resumes after; a 422 for one this list did not
+        issue (an id of the other kind included)."""
+        return decode_time_cursor(cursor, self._id_kind)
+
     def page_query(
         self, *, limit: int, cursor: str | None, **params: Any
     ) -> tuple[CompiledQuery, dict[str, Any]]:
         """The statement of one page and its parameters (a bad cursor is a 422 here, before
         anything runs); ``render`` turns its one row into the response body."""
-        after = decode_time_cursor(cursor, self._id_kind)
+        after = self.read_cursor(cursor)
         if after is None:
             return self._first_json, {**params, "limit": limit + 1, "page_size": limit}
         return self._after_json, {
