@@ -290,6 +290,100 @@ ALLOWED: list[Allowed] = [
     ),
 ]
 
+# --- calendar, posting queue, recurring posts, import (h-calendar) --------------------------
+ALLOWED += [
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "a time zone is a name of the IANA tz database (Europe/Rome), a list the document "
+            "does not repeat",
+            operation=operation,
+            field=field,
+        )
+        for operation, field in (
+            ("GET /v1/calendar", "query.tz"),
+            ("PUT /v1/posting-queues/{social_account_id}", "body.timezone"),
+            ("POST /v1/post-series", "body.timezone"),
+        )
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a calendar's range ends on or after its first day, at most 366 days later",
+        operation="GET /v1/calendar",
+        field="query.to",
+    ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "a series ends by a day or after a count (one of the two), has 1 to 366 "
+            "occurrences, the first in the future, weekdays only when weekly",
+            operation="POST /v1/post-series",
+            field=field,
+        )
+        for field in ("body.occurrences", "body.until", "body.starts_on", "body.weekdays")
+    ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "posts go to the account's own connected social accounts (a post to queue without "
+            "targets names them)",
+            operation=operation,
+            field="body.social_account_ids",
+        )
+        for operation in ("POST /v1/post-series", "POST /v1/posts/{post_id}/queue")
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a hashtag is a word (letters, digits, underscore), with or without `#`",
+        operation="POST /v1/post-series",
+        field="body.hashtags",
+    ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "an import file is CSV or JSON (said by `format` or the file's name or type) with "
+            "the documented columns, at most 1,000 rows",
+            operation="POST /v1/post-imports",
+            field=field,
+        )
+        for field in ("query.format", "body.file")
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "`all_or_nothing` refuses a file with a refused row (the rows are the file's content)",
+        operation="POST /v1/post-imports",
+        problem="import_refused",
+    ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "a span (a calendar's, an entry's) ends on or after the day it starts",
+            operation=operation,
+            field=field,
+        )
+        for operation in (
+            "POST /v1/editorial-calendars",
+            "PATCH /v1/editorial-calendars/{calendar_id}",
+        )
+        for field in ("body.end_date", "body.entries")
+    ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "a campaign must be one of the account's; a hashtag is a word",
+            operation="PATCH /v1/post-series/{series_id}",
+            field=field,
+        )
+        for field in ("body.campaign_id", "body.hashtags")
+    ),
+    Allowed(
+        "positive_data_acceptance",
+        "a campaign must be one of the account's",
+        operation="POST /v1/post-series",
+        field="body.campaign_id",
+    ),
+]
+
 
 def _explained(finding: Finding) -> bool:
     return any(rule.explains(finding) for rule in ALLOWED)

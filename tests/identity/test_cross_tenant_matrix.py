@@ -371,3 +371,55 @@ async def test_another_accounts_resource_is_not_found(
         assert response.headers["content-type"] == "application/problem+json"
         assert str(owner_a.account_id) not in response.text
     assert _sql(db, row, *resource.args) == before
+
+
+# --- calendar, posting queue, recurring posts (h-calendar) ---------------------------------
+
+
+def _editorial_calendar(urls: DatabaseURLs, owner: Member) -> Resource:
+    (calendar,) = _sql(
+        urls,
+        "INSERT INTO editorial_calendars (account_id, user_id, name, entries) VALUES (%s, %s,"
+        """ 'Themes', '[{"date": "2026-05-01", "kind": "holiday", "title": "May Day"}]')"""
+        " RETURNING id",
+        owner.account_id, owner.user_id,
+    )  # fmt: skip
+    return Resource({"calendar_id": str(calendar)}, "editorial_calendars",
+                    "account_id = %s AND id = %s", (owner.account_id, calendar))  # fmt: skip
+
+
+def _posting_queue(urls: DatabaseURLs, owner: Member) -> Resource:
+    """A's social account with a queue of one slot (the row checked is the queue)."""
+    social = _social_account(urls, owner).params["social_account_id"]
+    (queue,) = _sql(
+        urls,
+        "WITH q AS (INSERT INTO posting_queues (account_id, social_account_id, timezone)"
+        " VALUES (%s, %s, 'Europe/Rome') RETURNING account_id, id)"
+        " INSERT INTO posting_slots (account_id, queue_id, weekday, local_time)"
+        " SELECT account_id, id, 1, '09:00' FROM q RETURNING queue_id",
+        owner.account_id, social,
+    )  # fmt: skip
+    return Resource({"social_account_id": social}, "posting_queues",
+                    "account_id = %s AND id = %s", (owner.account_id, queue))  # fmt: skip
+
+
+def _post_series(urls: DatabaseURLs, owner: Member) -> Resource:
+    social = _social_account(urls, owner).params["social_account_id"]
+    (series,) = _sql(
+        urls,
+        "INSERT INTO post_series (account_id, content, social_account_ids, timezone, starts_on,"
+        " local_time, frequency, occurrences) VALUES (%s, 'Tip', ARRAY[%s]::uuid[], 'UTC',"
+        " '2100-01-04', '09:00', 'weekly', 3) RETURNING id",
+        owner.account_id, social,
+    )  # fmt: skip
+    return Resource({"series_id": str(series)}, "post_series", "account_id = %s AND id = %s",
+                    (owner.account_id, series))  # fmt: skip
+
+
+FACTORIES |= {
+    "/v1/editorial-calendars/{calendar_id}": _editorial_calendar,
+    "/v1/posting-queues/{social_account_id}": _posting_queue,
+    "/v1/posting-queues/{social_account_id}/upcoming": _posting_queue,
+    "/v1/post-series/{series_id}": _post_series,
+    "/v1/posts/{post_id}/queue": _post,
+}

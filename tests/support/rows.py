@@ -27,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    Time,
     Uuid,
     insert,
 )
@@ -42,6 +43,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "workflows": {"trigger_config": {"event_type": "lead.created"}},
     "webhooks": {"url": "https://hooks.example.com/markettina"},
     "lead_status_changes": {"from_status": "NEW", "to_status": "CONTACTED"},
+    # a series ends by a day or after a count (h-calendar)
+    "post_series": {"occurrences": 1},
 }
 
 _counter = itertools.count(1)
@@ -74,6 +77,8 @@ def _value_for(table: Table, column: Column[Any], allowed: dict[str, tuple[str, 
         return dt.datetime.now(dt.UTC)
     if isinstance(kind, Date):
         return dt.date.today()
+    if isinstance(kind, Time):
+        return dt.time(9)
     if isinstance(kind, Uuid):
         return uuid.uuid4()
     if isinstance(kind, JSONB):

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Integer,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     Text,
+    Time,
     UniqueConstraint,
     Uuid,
     text,
@@ -192,6 +194,16 @@ class ScheduledPost(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
         ),
         Index("ix_scheduled_posts_hashtags", "hashtags", postgresql_using="gin"),
         Index("ix_scheduled_posts_search", "search_vector", postgresql_using="gin"),
+        # --- recurring posts (h-calendar)
+        tenant_fk(["series_id"], "post_series", ondelete="SET NULL (series_id)"),
+        CheckConstraint("series_index >= 1", name="series_index_positive"),
+        Index(
+            "uq_scheduled_posts_account_id_series_id_series_index",
+            "account_id",
+            "series_id",
+            "series_index",
+            unique=True,
+        ),
     )
 
     # Nullable since 0023: a post written through an API key has no person behind it.
@@ -222,6 +234,9 @@ class ScheduledPost(LegacyTenantScoped, Audited, SoftDeleted, Versioned, Base):
         ),
         deferred=True,
     )
+    # --- recurring posts (h-calendar): the series an occurrence belongs to, and its rank
+    series_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    series_index: Mapped[int | None] = mapped_column(Integer)
 
     # Only campaign_id is written through this pair: detaching a post must never null account_id.
     campaign: Mapped[Campaign | None] = relationship(
@@ -260,9 +275,12 @@ class EditorialCalendar(TenantScoped, Audited, SoftDeleted, Versioned, Base):
         CheckConstraint("start_date <= end_date", name="date_range"),
         CheckConstraint("jsonb_typeof(entries) = 'array'", name="entries_array"),
         Index("ix_editorial_calendars_user_id", "user_id"),
+        # the calendars list, newest first
+        Index("ix_editorial_calendars_account_id_created_at", "account_id", "created_at"),
     )
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Nullable since 0028_posting_queue: an API key has no person behind it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -639,4 +657,84 @@ class LeadImport(TenantScoped, Created, Base):
 
     csv_text: Mapped[str] = mapped_column(Text)
     mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+# --- posting queue and recurring posts ------------------------------------------------------
+
+
+class PostingQueue(TenantScoped, Audited, Versioned, Base):
+    """A social account's weekly posting slots, read in the queue's own IANA time zone
+    (social accounts carry no zone: the queue does, so each channel can post on its
+    audience's clock)."""
+
+    __tablename__ = "posting_queues"
+    __table_args__ = (
+        UniqueConstraint("account_id", "social_account_id"),
+        tenant_fk(["social_account_id"], "social_accounts", ondelete="CASCADE"),
+        CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
+    )
+
+    social_account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    timezone: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    slots: Mapped[list[PostingSlot]] = relationship(
+        back_populates="queue",
+        lazy="raise",
+        overlaps="queue",
+        cascade=_OWNED,
+        passive_deletes=True,
+        order_by="(PostingSlot.weekday, PostingSlot.local_time)",
+    )
+
+
+class PostingSlot(TenantScoped, Base):
+    """One weekly slot: ISO weekday (1 = Monday) and local time, in the queue's zone."""
+
+    __tablename__ = "posting_slots"
+    __table_args__ = (
+        UniqueConstraint("account_id", "queue_id", "weekday", "local_time"),
+        tenant_fk(["queue_id"], "posting_queues", ondelete="CASCADE"),
+        CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday_iso"),
+    )
+
+    queue_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    local_time: Mapped[dt.time] = mapped_column(Time)
+
+    queue: Mapped[PostingQueue] = relationship(
+        back_populates="slots", lazy="raise", overlaps="slots"
+    )
+
+
+class PostSeries(TenantScoped, Audited, SoftDeleted, Versioned, Base):
+    """A recurring post: the rule its occurrences were made from and the content they share.
+    Each occurrence is a scheduled_posts row naming the series and its rank."""
+
+    __tablename__ = "post_series"
+    __table_args__ = (
+        tenant_fk(["campaign_id"], "campaigns", ondelete="SET NULL (campaign_id)"),
+        one_of("frequency", ("daily", "weekly")),
+        CheckConstraint("every BETWEEN 1 AND 366", name="every_range"),
+        CheckConstraint("(until IS NULL) <> (occurrences IS NULL)", name="ends_by_date_or_count"),
+        CheckConstraint("occurrences BETWEEN 1 AND 366", name="occurrences_range"),
+        CheckConstraint("until IS NULL OR until >= starts_on", name="until_after_start"),
+        CheckConstraint("weekdays <@ ARRAY[1,2,3,4,5,6,7]::smallint[]", name="weekdays_iso"),
+        CheckConstraint("cardinality(social_account_ids) >= 1", name="targets_present"),
+        Index("ix_post_series_created_by", "created_by"),
+    )
+
+    content: Mapped[str] = mapped_column(Text)
+    hashtags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    social_account_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    timezone: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    local_time: Mapped[dt.time] = mapped_column(Time)
+    frequency: Mapped[str] = mapped_column(Text)
+    every: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    weekdays: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default=text("'{}'"))
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    occurrences: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import campaigns, leads, media, post_versions, posts, templates, variants
+from . import (
+    calendar,
+    campaigns,
+    leads,
+    media,
+    post_import,
+    post_series,
+    post_versions,
+    posting_queue,
+    posts,
+    templates,
+    variants,
+)
 
 router = APIRouter(prefix="/v1")
 router.include_router(campaigns.router)
 router.include_router(posts.router)
 router.include_router(post_versions.router)
+router.include_router(posting_queue.posts_router)
+router.include_router(posting_queue.router)
+router.include_router(post_series.router)
+router.include_router(post_import.router)
+router.include_router(calendar.router)
 router.include_router(media.router)
 router.include_router(templates.router)
 router.include_router(variants.router)

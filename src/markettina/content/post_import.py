@@ -1,0 +1,111 @@
+"""Bulk import of posts: every row of a file becomes a post, scheduled at its time or
+queued into the next free slot, in one transaction.
+
+Each row is written in a savepoint of its own, through the same use cases as one post
+(``create_post``, ``schedule_post``, ``post_queueing.add_to_queue``), so a row refused while
+writing (a social account not connected, a full queue) is rolled back alone and named.
+Then, by mode:
+
+- ``validate``: everything is rolled back; the answer is what ``all_or_nothing`` would do;
+- ``all_or_nothing``: any refused row rolls everything back (422 listing the rows);
+- ``valid_rows``: the rows that could be written are kept, the others are listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from markettina.identity.public import Actor
+from markettina.kernel.errors import MarkettinaError, ValidationFailed
+
+from .import_rows import ImportRow, RowProblem, read_rows
+from .post_drafts import create_post
+from .post_queueing import add_to_queue
+from .post_schedule import schedule_post
+
+ImportMode = Literal["validate", "all_or_nothing", "valid_rows"]
+
+
+@dataclass
+class ImportReport:
+    mode: str
+    rows: int
+    imported: int = 0
+    post_ids: list[int] = field(default_factory=list)
+    refused: list[RowProblem] = field(default_factory=list)
+
+
+class ImportRefused(ValidationFailed):
+    code = "import_refused"
+
+    def __init__(self, report: ImportReport) -> None:
+        refused_rows = len({p.row for p in report.refused})
+        super().__init__(f"{refused_rows} of {report.rows} rows were refused: nothing imported")
+        self.extensions = {
+            "rows": report.rows,
+            "refused": [p.__dict__ for p in report.refused],
+        }
+
+
+async def import_posts(
+    session: AsyncSession, *, actor: Actor, data: bytes, fmt: str, mode: ImportMode
+) -> ImportReport:
+    rows = read_rows(data, fmt)
+    report = ImportReport(mode=mode, rows=len(rows))
+    everything = await session.begin_nested()
+    for row in rows:
+        if row.problems:
+            report.refused.extend(row.problems)
+            continue
+        one = await session.begin_nested()
+        try:
+            post_id = await _write(session, actor, row)
+        except MarkettinaError as refusal:
+            await one.rollback()
+            report.refused.extend(_problems(row, refusal))
+            continue
+        await one.commit()
+        report.post_ids.append(post_id)
+    keep = mode == "valid_rows" or (mode == "all_or_nothing" and not report.refused)
+    if keep:
+        await everything.commit()
+        report.imported = len(report.post_ids)
+    else:
+        await everything.rollback()
+    if mode == "all_or_nothing" and report.refused:
+        raise ImportRefused(report)
+    if mode == "validate":
+        report.post_ids = []
+    return report
+
+
+async def _write(session: AsyncSession, actor: Actor, row: ImportRow) -> int:
+    post = await create_post(
+        session, actor=actor, content=row.content, hashtags=row.hashtags,
+        campaign_id=row.campaign_id, change_summary="imported",
+    )  # fmt: skip
+    if row.scheduled_at is None:
+        await add_to_queue(
+            session, actor=actor, post_id=post.id, social_account_ids=row.social_account_ids,
+            now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+    else:
+        await schedule_post(
+            session, actor=actor, post_id=post.id, at=row.scheduled_at, timezone=row.timezone,
+            social_account_ids=row.social_account_ids,
+        )  # fmt: skip
+    return post.id
+
+
+def _problems(row: ImportRow, refusal: MarkettinaError) -> list[RowProblem]:
+    """The row's refusal, its fields named as the file's columns (``body.x`` is ``x``)."""
+    if not refusal.errors:
+        return [RowProblem(row.row, row.line, "row", refusal.detail, refusal.code)]
+    return [
+        RowProblem(row.row, row.line, e.field.removeprefix("body."), e.message, e.code)
+        for e in refusal.errors
+    ]

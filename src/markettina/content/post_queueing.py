@@ -1,0 +1,132 @@
+"""Add to queue: a post takes the next free slot of its target social accounts.
+
+A slot is free when none of the targets has a post at that instant; with several targets
+it must be a slot of every target's queue (their common slots). The targets' queues are
+locked (``FOR UPDATE``, in id order so two callers never deadlock) before the taken
+instants are read: a second caller waits for the first to commit, then its read (a new
+snapshot per statement under READ COMMITTED) sees the slot the first one took. The post is
+then scheduled through ``post_schedule.schedule_post``, with all of its checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from markettina.identity.public import Actor
+from markettina.kernel.errors import FieldError, ValidationFailed
+
+from .errors import QueueFull, QueueNotConfigured
+from .models import PostingQueue, ScheduledPost
+from .post_drafts import check_version, get_post
+from .post_schedule import schedule_post
+from .post_targets import target_ids
+from .posting_queues import taken_instants, weekly_slots
+from .queue_slots import QUEUE_HORIZON, slot_instants
+from .time_zones import wall_clock_instant, zone
+
+
+async def add_to_queue(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    post_id: int,
+    social_account_ids: Sequence[uuid.UUID] | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> ScheduledPost:
+    """Schedule the post at the next free common slot of ``social_account_ids`` (by default
+    the post's current targets); 409 when a target has no slots or all are taken."""
+    post = await get_post(session, actor=actor, post_id=post_id)
+    check_version(post, expected_version)
+    targets = sorted(
+        set(social_account_ids or await target_ids(session, account_id=actor.account_id,
+                                                   post_id=post_id))
+    )  # fmt: skip
+    if not targets:
+        raise ValidationFailed(
+            "the post has no social accounts to queue for: name them",
+            errors=[FieldError("body.social_account_ids", "required: the post has no targets",
+                               "missing")],
+        )  # fmt: skip
+    at, timezone = await next_free_slot(
+        session, social_account_ids=targets, now=now or dt.datetime.now(dt.UTC),
+        except_post_id=post_id,
+    )  # fmt: skip
+    return await schedule_post(
+        session, actor=actor, post_id=post_id, at=at, timezone=timezone,
+        social_account_ids=targets, expected_version=expected_version,
+    )  # fmt: skip
+
+
+async def next_free_slot(
+    session: AsyncSession,
+    *,
+    social_account_ids: Sequence[uuid.UUID],
+    now: dt.datetime,
+    except_post_id: int = 0,
+) -> tuple[dt.datetime, str]:
+    """The next free common slot of the social accounts and the zone to schedule it in,
+    with their queues locked until the transaction ends."""
+    queues = list(
+        (
+            await session.execute(
+                select(PostingQueue)
+                .where(PostingQueue.social_account_id.in_(social_account_ids))
+                .order_by(PostingQueue.id)
+                .options(selectinload(PostingQueue.slots))
+                .with_for_update(of=PostingQueue)
+            )
+        ).scalars()
+    )
+    configured = {q.social_account_id for q in queues if q.slots}
+    missing = [str(s) for s in social_account_ids if s not in configured]
+    if missing:
+        raise QueueNotConfigured(missing)
+    until = now + QUEUE_HORIZON
+    taken = await taken_instants(
+        session, social_account_ids=social_account_ids, after=now, until=until,
+        except_post_id=except_post_id,
+    )  # fmt: skip
+    free = _first_common(queues, after=now, until=until, taken=taken)
+    if free is not None:
+        return free, _zone_of(queues, social_account_ids[0])
+    later = _first_common(queues, after=until, until=until + QUEUE_HORIZON, taken=set())
+    raise QueueFull(
+        horizon_days=QUEUE_HORIZON.days,
+        next_slot_at=later.isoformat().replace("+00:00", "Z") if later else None,
+    )
+
+
+def _first_common(
+    queues: Sequence[PostingQueue],
+    *,
+    after: dt.datetime,
+    until: dt.datetime,
+    taken: set[dt.datetime],
+) -> dt.datetime | None:
+    """The first instant of the window that is a slot of every queue and not taken: the
+    first queue's slots are walked in order, the others asked whether each is theirs."""
+    first, *others = queues
+    for at in slot_instants(first.timezone, weekly_slots(first), after=after, until=until):
+        if at not in taken and all(is_slot_of(q, at) for q in others):
+            return at
+    return None
+
+
+def is_slot_of(queue: PostingQueue, at: dt.datetime) -> bool:
+    tz = zone(queue.timezone)
+    day = at.astimezone(tz).date()
+    return any(
+        slot.weekday == day.isoweekday() and wall_clock_instant(day, slot.local_time, tz) == at
+        for slot in queue.slots
+    )
+
+
+def _zone_of(queues: Sequence[PostingQueue], social_account_id: uuid.UUID) -> str:
+    return next(q.timezone for q in queues if q.social_account_id == social_account_id)
