@@ -67,7 +67,7 @@ def test_a_migration_without_literal_revisions_is_refused(
     monkeypatch.setattr(migrations, "migrations_dir", lambda: tmp_path)
     migrations.heads.cache_clear()
     try:
-        with pytest.raises(ValueError, match="x.py"):
+        with pytest.raises(ValueError, match=r"x\.py"):
             migrations.heads()
     finally:
         migrations.heads.cache_clear()
