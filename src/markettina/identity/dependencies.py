@@ -4,6 +4,15 @@
 
     async def list_campaigns(actor: Annotated[Actor, require("content:read")],
                              session: Transaction) -> ...
+
+A route that runs only Core statements (``CompiledQuery``, a plain read's page) takes
+the request's transaction as a psycopg connection instead, with no ORM session
+(``Connection`` and ``require_on_connection``): opening a session, checking its
+connection out through SQLAlchemy's pool and committing through its greenlet bridge
+cost a request 130 to 200 us of CPU that such a route does not need.
+
+    async def list_campaigns(actor: Annotated[Actor, require_on_connection("content:read")],
+                             connection: Connection) -> ...
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +40,18 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Transaction = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+
+
+async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """The request's transaction on a connection of the app's lean pool (the one the read
+    lane takes): committed when the endpoint returns, before the response is sent; when
+    it raises, the pool rolls the transaction back as the connection returns."""
+    async with request.app.state.read_pool.connection() as connection:
+        yield connection
+        await connection.commit()
+
+
+Connection = Annotated[psycopg.AsyncConnection[Any], Depends(_connection, scope="function")]
 
 
 def _credentials(request: Request) -> Credentials:
@@ -53,11 +75,25 @@ def _admitted(permission: str | None) -> Any:
         connection = await driver_connection(session)
         return await admit(request, connection, credentials, permission=permission, session=session)
 
+    return _guard(admitted, permission)
+
+
+def _admitted_on_connection(permission: str) -> Any:
+    """As ``_admitted``, in a transaction without an ORM session (``Connection``). An
+    Idempotency-Key's claim needs a session: a route guarded so claims none (reads)."""
+
+    async def admitted(request: Request, connection: Connection) -> Actor:
+        return await admit(request, connection, _credentials(request), permission=permission)
+
+    return _guard(admitted, permission)
+
+
+def _guard(admitted: Any, permission: str | None) -> Any:
     if permission is not None:
         admitted.__name__ = f"require_{permission.replace(':', '_')}"
-        admitted.required_permission = permission  # type: ignore[attr-defined]  # role matrix
-    admitted.admits_requests = True  # type: ignore[attr-defined]  # read by ``admits``
-    admitted.guarded_as = _admitted  # type: ignore[attr-defined]  # one guard in the OpenAPI
+        admitted.required_permission = permission  # the role matrix reads it
+    admitted.admits_requests = True  # read by ``admits``
+    admitted.guarded_as = _admitted  # one guard in the OpenAPI, whichever transaction
     return admitted
 
 
@@ -80,3 +116,9 @@ def require(permission: str) -> Any:
     """A dependency that yields the actor if it holds ``permission`` in the acting account
     (checked before the request is admitted: a refused request is not counted)."""
     return Depends(_admitted(permission))
+
+
+def require_on_connection(permission: str) -> Any:
+    """As ``require``, for a route that takes ``Connection`` rather than ``Transaction``
+    (only Core statements, no Idempotency-Key)."""
+    return Depends(_admitted_on_connection(permission))

@@ -56,6 +56,7 @@ def _declared(path: Path) -> dict[str, Any]:
     Alembic's template writes them), read from its syntax tree."""
     found: dict[str, Any] = {}
     for node in ast.parse(path.read_bytes(), str(path)).body:
+        target: ast.expr
         if isinstance(node, ast.AnnAssign) and node.value is not None:
             target, value = node.target, node.value
         elif isinstance(node, ast.Assign) and len(node.targets) == 1:
