@@ -103,3 +103,13 @@ def test_a_start_behind_head_upgrades(databases: SuiteDatabases) -> None:
     finally:
         databases.drop(urls)
     assert result == {"upgraded": True, "current": list(migrations.heads()), "alembic": True}
+
+
+def test_an_unreadable_revision_is_a_migration_error() -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.support.processes import free_port
+
+    nowhere = make_url(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nothing")
+    with pytest.raises(migrations.MigrationError, match="cannot read the schema revision"):
+        migrations.upgrade_if_behind(nowhere)

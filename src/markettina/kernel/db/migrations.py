@@ -103,7 +103,11 @@ def upgrade_if_behind(owner_url: URL) -> bool:
     """Upgrade to head unless the database is there already (the usual start: no Alembic
     loaded); whether it upgraded. Alembic's own run takes the migration lock, so
     concurrent start-ups still migrate once."""
-    if set(current(owner_url)) == set(heads()):
+    try:
+        at = current(owner_url)
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot read the schema revision: {exc}".strip()) from exc
+    if set(at) == set(heads()):
         return False
     upgrade(owner_url, "head")
     return True
