@@ -12,6 +12,7 @@ On first use it installs uv (into .tools/) and the locked dependencies (into .ve
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -52,6 +53,33 @@ def sync_environment() -> None:
     )
 
 
+def compile_bytecode() -> None:
+    """Compiled modules for the dependencies (once per lock) and the project's sources.
+
+    Python reads a module's compiled form from ``__pycache__`` but, with
+    PYTHONDONTWRITEBYTECODE set (as on the shared development machine), never writes one,
+    and uv installs none: every process compiled some 1,200 modules from source on every
+    start (1.7 s of CPU of the 2.8 s that importing the app took). A stale or missing file
+    is only a slower start: Python checks each against its source."""
+    python = str(VENV / BIN / "python")
+    marker = VENV / ".compiled-lock"
+    lock = hashlib.sha256((ROOT / "uv.lock").read_bytes()).hexdigest()
+    if not marker.exists() or marker.read_text() != lock:
+        say("compiling the dependencies' modules (once per lock)")
+        code = (
+            "import compileall, sysconfig; "
+            "compileall.compile_dir(sysconfig.get_path('purelib'), quiet=2, workers=0)"
+        )
+        subprocess.run([python, "-c", code], check=True, stdout=subprocess.DEVNULL)
+        marker.write_text(lock)
+    # the sources: quick when nothing changed
+    for folder in ("src", "migrations"):
+        subprocess.run(
+            [python, "-m", "compileall", "-q", "-q", str(ROOT / folder)],
+            check=False, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+
 def exec_in_venv(program: str, *args: str) -> None:
     path = VENV / BIN / program
     executable = str(path) if path.exists() else program
@@ -87,6 +115,7 @@ def main(argv: list[str]) -> int:
         say(f"unknown command {command!r}; see `python3 dev.py --help`")
         return 2
     sync_environment()
+    compile_bytecode()
     if command == "serve":
         exec_in_venv("markettina", "serve", *rest)
     if command == "test":

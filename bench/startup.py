@@ -5,9 +5,13 @@ run is stopped with SIGKILL, as a crash would, and the next one starts after it.
 
 With ``--before REV`` the same runs are made, alternately, with the ``src/`` and
 ``migrations/`` of git revision REV (in its own data directory): both figures come from
-one run on one machine under the same load. Prints one JSON line (seconds).
+one run on one machine under the same load. With ``--before-without-bytecode`` that
+variant reads no compiled modules (``PYTHONPYCACHEPREFIX`` on an empty folder), as in an
+environment made before ``dev.py`` compiled them, on a machine that sets
+PYTHONDONTWRITEBYTECODE. Prints one JSON line (seconds), with the machine's load.
 
     python3 dev.py run python bench/startup.py [--runs 5] [--before REV]
+        [--before-without-bytecode]
 """
 
 from __future__ import annotations
@@ -51,12 +55,13 @@ def _cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
-def _serve_once(src: Path, data_dir: Path) -> tuple[float, float]:
+def _serve_once(src: Path, data_dir: Path, extra: dict[str, str]) -> tuple[float, float]:
     """Seconds from launch to ready, and the CPU seconds serve spent until then (a figure
     the load of a shared machine changes less); the process is then killed."""
     port = _free_port()
     env = {
         **os.environ,
+        **extra,
         "PYTHONPATH": str(src),
         "MARKETTINA_DATA_DIR": str(data_dir),
         "MARKETTINA_PORT": str(port),
@@ -84,7 +89,7 @@ def _serve_once(src: Path, data_dir: Path) -> tuple[float, float]:
         process.wait()
 
 
-def _import_seconds(src: Path) -> float:
+def _import_seconds(src: Path, extra: dict[str, str]) -> float:
     """Seconds to import the app module in a fresh interpreter."""
     code = (
         "import time; t = time.perf_counter(); import markettina.app; "
@@ -92,7 +97,7 @@ def _import_seconds(src: Path) -> float:
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(src)},
+        env={**os.environ, **extra, "PYTHONPATH": str(src)},
         capture_output=True,
         text=True,
         check=True,
@@ -128,25 +133,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before", help="git revision to compare with (its src/)")
+    parser.add_argument(
+        "--before-without-bytecode", action="store_true",
+        help="run the before variant reading no compiled modules",
+    )  # fmt: skip
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="markettina-startup-") as tmp:
         variants = {"after": ROOT / "src"}
         if args.before:
             variants = {"before": _export(args.before, Path(tmp)), **variants}
         data_dirs = {name: Path(tmp) / f"data-{name}" for name in variants}
+        extra: dict[str, dict[str, str]] = {name: {} for name in variants}
+        if args.before and args.before_without_bytecode:
+            (Path(tmp) / "no-bytecode").mkdir()
+            extra["before"] = {"PYTHONPYCACHEPREFIX": str(Path(tmp) / "no-bytecode")}
         ready: dict[str, list[float]] = {name: [] for name in variants}
         cpu: dict[str, list[float]] = {name: [] for name in variants}
         imports: dict[str, list[float]] = {name: [] for name in variants}
         try:
-            for name, src in variants.items():
-                _serve_once(src, data_dirs[name])  # creates the server and migrates: not counted
+            for name, src in variants.items():  # creates the server and migrates: not counted
+                _serve_once(src, data_dirs[name], extra[name])
             for _ in range(args.runs):
                 for name, src in variants.items():
-                    seconds, cpu_seconds = _serve_once(src, data_dirs[name])
+                    seconds, cpu_seconds = _serve_once(src, data_dirs[name], extra[name])
                     ready[name].append(seconds)
                     cpu[name].append(cpu_seconds)
-                    imports[name].append(_import_seconds(src))
+                    imports[name].append(_import_seconds(src, extra[name]))
         finally:
             for name, src in variants.items():
                 _stop_server(src, data_dirs[name])
@@ -154,7 +168,8 @@ def main() -> None:
         "bench": "startup",
         "runs": args.runs,
         "cpus": os.cpu_count(),
-        "load_1m": round(os.getloadavg()[0], 2),
+        "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # at start, at end
+        "before_without_bytecode": bool(args.before and args.before_without_bytecode),
     }
     for name in variants:
         result[name] = {

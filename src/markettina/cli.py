@@ -94,7 +94,7 @@ def ensure_port_free(host: str, port: int) -> None:
 
 def upgrade_to_head(choice: server.ServerChoice) -> None:
     try:
-        migrations.upgrade(choice.urls.owner, "head")
+        migrations.upgrade_if_behind(choice.urls.owner)
     except MigrationError as exc:
         fail(str(exc), EXIT_MIGRATION)
 

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.keyset import NewestFirst
+from markettina.kernel.db.raw import InTransaction
 from markettina.kernel.errors import FieldError, Forbidden, NotFound
 from markettina.kernel.events import record
 from markettina.kernel.security import new_api_key
@@ -91,10 +92,10 @@ LISTED_PAGE = NewestFirst(
 
 
 async def list_api_keys(
-    *, session: AsyncSession, actor: Actor, limit: int, cursor: str | None
+    *, where: InTransaction, actor: Actor, limit: int, cursor: str | None
 ) -> bytes:
     """A page of LISTED as the JSON body of ``Page[ApiKeyOut]``, rendered by PostgreSQL."""
-    return await LISTED_PAGE.json_page(session, limit=limit, cursor=cursor, **listed_of(actor))
+    return await LISTED_PAGE.json_page(where, limit=limit, cursor=cursor, **listed_of(actor))
 
 
 def listed_of(actor: Actor) -> dict[str, Any]:

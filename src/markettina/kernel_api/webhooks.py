@@ -11,11 +11,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from markettina.identity.public import (
     Actor,
+    Connection,
     Transaction,
     not_plain,
     of_acting_account,
     plain_read,
     require,
+    require_on_connection,
 )
 from markettina.kernel import webhooks
 from markettina.kernel.errors import FieldError, ValidationFailed
@@ -36,6 +38,7 @@ from markettina.kernel.webhooks.schemas import (
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 WebhooksRead = Annotated[Actor, require("webhooks:read")]
+WebhooksListed = Annotated[Actor, require_on_connection("webhooks:read")]  # Core statements only
 WebhooksManage = Annotated[Actor, require("webhooks:manage")]
 
 
@@ -94,10 +97,10 @@ async def create_webhook(
 @router.get("", response_model=Page[WebhookOut], summary="The account's endpoints, newest first")
 @plain_read(webhooks.LISTED_PAGE, of_acting_account)
 async def list_webhooks(
-    actor: WebhooksRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
+    actor: WebhooksListed, connection: Connection, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
     body = await webhooks.LISTED_PAGE.json_page(
-        session, limit=limit, cursor=cursor, **of_acting_account(actor)
+        connection, limit=limit, cursor=cursor, **of_acting_account(actor)
     )
     return Response(body, media_type="application/json")  # the page as PostgreSQL rendered it
 

@@ -11,7 +11,7 @@ from markettina.kernel.pagination import Cursor, Limit, Page
 from markettina.kernel.web.inputs import PositiveInt32Param
 
 from .. import api_keys, grants
-from ..dependencies import Transaction, require
+from ..dependencies import Connection, Transaction, require, require_on_connection
 from ..plain_reads import ROWS_IN_PYTHON, not_plain, plain_read
 from ..principal import Actor
 from ..schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, GrantCreate, GrantOut
@@ -19,6 +19,7 @@ from ..schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, GrantCreate, 
 router = APIRouter()
 
 KeysRead = Annotated[Actor, require("api_keys:read")]
+KeysListed = Annotated[Actor, require_on_connection("api_keys:read")]  # Core statements only
 KeysManage = Annotated[Actor, require("api_keys:manage")]
 PermissionsManage = Annotated[Actor, require("permissions:manage")]
 
@@ -46,9 +47,9 @@ async def create_api_key(
 @router.get("/api-keys", response_model=Page[ApiKeyOut], tags=["api keys"])
 @plain_read(api_keys.LISTED_PAGE, api_keys.listed_of)
 async def list_api_keys(
-    actor: KeysRead, session: Transaction, limit: Limit = 50, cursor: Cursor = None
+    actor: KeysListed, connection: Connection, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
-    body = await api_keys.list_api_keys(session=session, actor=actor, limit=limit, cursor=cursor)
+    body = await api_keys.list_api_keys(where=connection, actor=actor, limit=limit, cursor=cursor)
     return Response(body, media_type="application/json")  # the page as PostgreSQL rendered it
 
 

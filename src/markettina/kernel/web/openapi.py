@@ -94,8 +94,8 @@ class Guard:
     ``statuses`` it may answer, and ``unsafe_statuses`` too on POST/PUT/PATCH/DELETE;
     ``security``: the names of the security schemes, any one of which it accepts;
     ``credential_headers``: header parameters it reads that those schemes document
-    instead (lower case); ``headers``: header parameters it documents as these
-    parameter objects instead of what its signature says (by lower-case name).
+    instead (lower case); ``headers``: header parameters it reads, documented as these
+    parameter objects (by lower-case name), whether or not its signature declares them.
     """
 
     statuses: frozenset[int]
@@ -167,8 +167,9 @@ def _apply_guards(operation: dict[str, Any], guards: list[Guard]) -> None:
         if parameter.get("in") == "header" and name in hidden:
             continue
         if parameter.get("in") == "header" and name in retyped:
-            parameter = retyped[name]
+            parameter = retyped.pop(name)
         parameters.append(_never_null(parameter))
+    parameters.extend(retyped.values())  # read by the guard, not declared in its signature
     if parameters:
         operation["parameters"] = parameters
     else:
