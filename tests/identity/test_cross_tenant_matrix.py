@@ -200,6 +200,8 @@ def _media_asset(urls: DatabaseURLs, owner: Member) -> Resource:
     )  # fmt: skip
     return Resource({"media_id": str(asset)}, "media_assets", "account_id = %s AND id = %s",
                     (owner.account_id, asset))  # fmt: skip
+
+
 # --- leads ---
 def _lead(urls: DatabaseURLs, owner: Member) -> Resource:
     (lead,) = _sql(

@@ -19,10 +19,9 @@ from sqlalchemy import Select, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.kernel.db.keyset import NewestFirst
-from markettina.kernel.db.raw import CompiledQuery
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.events import record
-from markettina.kernel.pagination import Page, bad_cursor, decode_cursor, page_of
+from markettina.kernel.pagination import Page, page_of
 
 from .errors import LeadNotFound, LeadVersionConflict
 from .events import LeadConverted, LeadScoreChanged
@@ -57,31 +56,10 @@ LISTED = (
 )
 
 
-class _NewestLeadsFirst(NewestFirst):
-    """``NewestFirst`` over integer ids: the cursor's id is a number."""
-
-    def page_query(
-        self, *, limit: int, cursor: str | None, **params: Any
-    ) -> tuple[CompiledQuery, dict[str, Any]]:
-        if cursor is None:
-            return super().page_query(limit=limit, cursor=None, **params)
-        at, lead_id = decode_lead_cursor(cursor)
-        _first, bound = super().page_query(limit=limit, cursor=None, **params)
-        return self._after_json, {**bound, "after_at": at, "after_id": lead_id}
-
-
-def decode_lead_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    at, lead_id = decode_cursor(cursor, 2)
-    try:
-        return dt.datetime.fromisoformat(at), int(lead_id)
-    except ValueError as exc:
-        raise bad_cursor() from exc
-
-
-LISTED_PAGE = _NewestLeadsFirst(
+LISTED_PAGE = NewestFirst(
     select(*LISTED).where(Lead.account_id == bindparam("account_id"), Lead.deleted_at.is_(None)),
     at=Lead.created_at,
-    id_=Lead.id,  # type: ignore[arg-type]
+    id_=Lead.id,
 )
 
 
@@ -151,9 +129,9 @@ async def list_leads(
         select(Lead).where(Lead.account_id == account_id, Lead.deleted_at.is_(None)), filters
     )
     statement = statement.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)
-    if cursor is not None:
-        at, lead_id = decode_lead_cursor(cursor)
-        statement = statement.where(tuple_(Lead.created_at, Lead.id) < tuple_(at, lead_id))
+    after = LISTED_PAGE.read_cursor(cursor)
+    if after is not None:
+        statement = statement.where(tuple_(Lead.created_at, Lead.id) < tuple_(*after))
     rows = list((await session.execute(statement)).scalars())
     return page_of(rows, limit, lambda lead: (lead.created_at.isoformat(), lead.id))
 
