@@ -283,6 +283,7 @@ def _post(urls: DatabaseURLs, owner: Member) -> Resource:
 
 FACTORIES |= {
     "/v1/posts/{post_id}": _post,
+    "/v1/posts/{post_id}/media": _post,
     "/v1/posts/{post_id}/schedule": _post,
     "/v1/posts/{post_id}/cancel": _post,
     "/v1/posts/{post_id}/versions": _post,

@@ -86,6 +86,43 @@ async def detach_media(
     return remaining
 
 
+MAX_PER_POST = 20  # more than any network shows in one post (Instagram's carousel: 20)
+
+
+async def replace_media(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    post_id: int,
+    media_asset_ids: list[uuid.UUID],
+) -> list[PostMedia]:
+    """The post shows exactly these assets, in this order (an empty list: none). Assets it
+    stops showing and those it starts showing are recounted; the post's row is locked."""
+    await _post(session, account_id=account_id, post_id=post_id)
+    _no_duplicates(media_asset_ids)
+    if len(media_asset_ids) > MAX_PER_POST:
+        raise ValidationFailed(
+            f"a post shows at most {MAX_PER_POST} assets",
+            errors=[FieldError(FIELD, f"more than {MAX_PER_POST}", "too_many")],
+        )
+    await _owned(session, account_id=account_id, media_asset_ids=media_asset_ids)
+    before = [link.media_asset_id for link in await media_of_post(
+        session, account_id=account_id, post_id=post_id)]  # fmt: skip
+    await session.execute(
+        delete(PostMedia).where(PostMedia.account_id == account_id, PostMedia.post_id == post_id)
+    )
+    session.add_all(
+        PostMedia(account_id=account_id, post_id=post_id, media_asset_id=media_id, position=at)
+        for at, media_id in enumerate(media_asset_ids)
+    )
+    await session.flush()
+    added = [media_id for media_id in media_asset_ids if media_id not in before]
+    dropped = [media_id for media_id in before if media_id not in media_asset_ids]
+    await _recount(session, account_id=account_id, media_asset_ids=added, used_now=True)
+    await _recount(session, account_id=account_id, media_asset_ids=dropped, used_now=False)
+    return await media_of_post(session, account_id=account_id, post_id=post_id)
+
+
 async def media_of_post(
     session: AsyncSession, *, account_id: uuid.UUID, post_id: int
 ) -> list[PostMedia]:

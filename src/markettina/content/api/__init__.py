@@ -10,6 +10,7 @@ from . import (
     leads,
     media,
     post_import,
+    post_media,
     post_series,
     post_versions,
     posting_queue,
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/v1")
 router.include_router(campaigns.router)
 router.include_router(posts.router)
 router.include_router(post_versions.router)
+router.include_router(post_media.router)
 router.include_router(posting_queue.posts_router)
 router.include_router(posting_queue.router)
 router.include_router(post_series.router)

@@ -408,14 +408,7 @@ async def _member_reading(request: Request, session: Transaction) -> Actor:
     route runs (credentials from the same headers, rate limit, tenant), called here because
     a signed link needs none of it."""
     admit = require("content:read").dependency
-    headers = request.headers
-    actor: Actor = await admit(
-        request=request,
-        session=session,
-        authorization=headers.get("authorization"),
-        x_api_key=headers.get("x-api-key"),
-        x_account_id=headers.get("x-account-id"),
-    )
+    actor: Actor = await admit(request=request, session=session)
     return actor
 
 

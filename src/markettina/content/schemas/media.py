@@ -106,3 +106,14 @@ class MediaStorageUseOut(ResponseModel):
 class PostMediaOut(ResponseModel):
     media_asset_id: uuid.UUID
     position: int
+
+
+class PostMediaSet(RequestModel):
+    """The assets a post shows, in order: the list replaces what it showed before."""
+
+    media_asset_ids: list[uuid.UUID] = Field(max_length=20)
+
+
+class PostMediaList(ResponseModel):
+    post_id: int
+    media_asset_ids: list[uuid.UUID]
