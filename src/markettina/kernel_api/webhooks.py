@@ -20,9 +20,8 @@ from markettina.identity.public import (
     require_on_connection,
 )
 from markettina.kernel import webhooks
-from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch, version_read
 from markettina.kernel.webhooks.schemas import (
     AttemptOut,
     DeliveryDetail,
@@ -63,19 +62,6 @@ def _detail(found: webhooks.DeliveryDetail) -> DeliveryDetail:
 def _with_secret(made: webhooks.WebhookWithSecret) -> WebhookCreated:
     out = WebhookOut.model_validate(made.webhook)
     return WebhookCreated(**out.model_dump(), secret=made.secret)
-
-
-def _if_match_version(if_match: str | None, body_version: int | None) -> int | None:
-    """The version the client read, from If-Match or the body (None: neither was sent)."""
-    if if_match is None:
-        return body_version
-    version = version_from_if_match(if_match, "webhook")
-    if body_version is not None and body_version != version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
-    return version
 
 
 @router.post(
@@ -134,7 +120,7 @@ async def update_webhook(
 ) -> WebhookOut:
     webhook = await webhooks.update_webhook(
         session, account_id=actor.account_id, webhook_id=webhook_id,
-        expected_version=_if_match_version(if_match, body.version), fields=body,
+        expected_version=version_read(if_match, body.version, "webhook"), fields=body,
         rules=_rules(request),
     )  # fmt: skip
     response.headers["ETag"] = f'"{webhook.version}"'
@@ -159,7 +145,7 @@ async def rotate_secret(
     grace = dt.timedelta(seconds=body.expires_in_seconds if body is not None else 0)
     rotated = await webhooks.rotate_secret(
         session, account_id=actor.account_id, webhook_id=webhook_id,
-        expected_version=_if_match_version(if_match, None), box=request.app.state.secrets.box,
+        expected_version=version_read(if_match, None, "webhook"), box=request.app.state.secrets.box,
         previous_valid_for=grace,
     )  # fmt: skip
     response.headers["ETag"] = f'"{rotated.webhook.version}"'

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from markettina.identity.public import Actor, Transaction, of_acting_account, plain_read, require
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch
+from markettina.kernel.web.if_match import IfMatch, version_read
 from markettina.kernel.web.inputs import CalendarDay
 
 from .. import calendar_view, editorial_calendars
@@ -21,7 +21,6 @@ from ..schemas.calendar import (
     EditorialCalendarUpdate,
 )
 from ..time_zones import TimeZoneName
-from .versions import version_read
 
 router = APIRouter(tags=["content"])
 

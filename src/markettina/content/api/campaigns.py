@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from markettina.identity.public import Actor, Transaction, plain_read, require
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch, version_read
 from markettina.kernel.web.inputs import CalendarDay
 
 from .. import campaign_listing, campaign_summary, campaigns
@@ -26,19 +26,6 @@ router = APIRouter(prefix="/campaigns", tags=["content"])
 
 CampaignsRead = Annotated[Actor, require("content:read")]
 CampaignsWrite = Annotated[Actor, require("content:write")]
-
-
-def _expected_version(if_match: str | None, body_version: int | None) -> int | None:
-    """The version the client read, from If-Match or the body (None: neither was sent)."""
-    if if_match is None:
-        return body_version
-    version = version_from_if_match(if_match, "campaign")
-    if body_version is not None and body_version != version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
-    return version
 
 
 def _tagged(response: Response, campaign: CampaignOut) -> CampaignOut:
@@ -129,7 +116,7 @@ async def update_campaign(
 ) -> CampaignOut:
     updated = await campaigns.update_campaign(
         session, account_id=actor.account_id, campaign_id=campaign_id,
-        expected_version=_expected_version(if_match, body.version), changes=body.changes(),
+        expected_version=version_read(if_match, body.version, "campaign"), changes=body.changes(),
         changed_by=actor.user_id,
     )  # fmt: skip
     return _tagged(response, CampaignOut.model_validate(updated))
@@ -145,7 +132,7 @@ async def delete_campaign(
 ) -> None:
     await campaigns.delete_campaign(
         session, account_id=actor.account_id, campaign_id=campaign_id,
-        expected_version=_expected_version(if_match, None), deleted_by=actor.user_id,
+        expected_version=version_read(if_match, None, "campaign"), deleted_by=actor.user_id,
     )  # fmt: skip
 
 

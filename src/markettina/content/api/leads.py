@@ -15,9 +15,8 @@ from markettina.identity.public import (
     plain_read,
     require,
 )
-from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch, version_read
 from markettina.kernel.web.inputs import PositiveInt32Param, Timestamp
 
 from .. import lead_import_job, lead_pipeline, lead_scoring, leads
@@ -43,19 +42,6 @@ imports_router = APIRouter(prefix="/lead-imports", tags=["leads"])
 LeadsRead = Annotated[Actor, require("content:read")]
 LeadsWrite = Annotated[Actor, require("content:write")]
 LeadId = PositiveInt32Param
-
-
-def _expected_version(if_match: str | None, body_version: int | None, what: str) -> int | None:
-    """The version the client read, from If-Match or the body (None: neither was sent)."""
-    if if_match is None:
-        return body_version
-    version = version_from_if_match(if_match, what)
-    if body_version is not None and body_version != version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
-    return version
 
 
 @router.post(
@@ -151,7 +137,7 @@ async def update_lead(
         session,
         account_id=actor.account_id,
         lead_id=lead_id,
-        expected_version=_expected_version(if_match, body.version, "lead"),
+        expected_version=version_read(if_match, body.version, "lead"),
         fields=body,
         changed_by=actor.user_id,
     )
@@ -171,7 +157,7 @@ async def delete_lead(
         session,
         account_id=actor.account_id,
         lead_id=lead_id,
-        expected_version=_expected_version(if_match, None, "lead"),
+        expected_version=version_read(if_match, None, "lead"),
         deleted_by=actor.user_id,
     )
 
@@ -261,7 +247,7 @@ async def replace_weights(
         session,
         account_id=actor.account_id,
         weights=body.weights(),
-        expected_version=_expected_version(if_match, body.version, "weights"),
+        expected_version=version_read(if_match, body.version, "weights"),
         updated_by=actor.user_id,
     )
     await defer_rescore(session, actor.account_id)

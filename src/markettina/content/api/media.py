@@ -16,7 +16,7 @@ from markettina.identity.public import Actor, Transaction, plain_read, require
 from markettina.kernel.db.tenant import tenant_scope
 from markettina.kernel.errors import FieldError, NotFound, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch, version_read
 from markettina.kernel.web.inputs import PositiveInt32Param
 from markettina.kernel.web.openapi import STATUS_DESCRIPTIONS
 
@@ -267,14 +267,7 @@ async def update_media(
     response: Response,
     if_match: IfMatch = None,
 ) -> MediaOut:
-    version = body.version
-    if if_match is not None:
-        version = version_from_if_match(if_match, "asset")
-        if body.version is not None and body.version != version:
-            raise ValidationFailed(
-                "If-Match and body.version disagree",
-                errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-            )
+    version = version_read(if_match, body.version, "asset")
     asset = await media_library.update_media(
         session,
         account_id=actor.account_id,

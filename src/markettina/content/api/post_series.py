@@ -11,13 +11,12 @@ from fastapi import APIRouter, Response, status
 from markettina.identity.public import Actor, Transaction, of_acting_account, plain_read, require
 from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch
+from markettina.kernel.web.if_match import IfMatch, version_read
 
 from .. import recurring_posts
 from ..recurrence import Recurrence
 from ..recurring_posts import SeriesDetail
 from ..schemas.series import OccurrenceOut, SeriesCreate, SeriesDetailOut, SeriesOut, SeriesUpdate
-from .versions import version_read
 
 router = APIRouter(prefix="/post-series", tags=["posts"])
 

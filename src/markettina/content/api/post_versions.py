@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from markettina.identity.public import Actor, Transaction, not_plain, require
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch
+from markettina.kernel.web.if_match import IfMatch, version_required
 from markettina.kernel.web.openapi import problems
 
 from .. import post_versions
@@ -19,7 +19,7 @@ from ..schemas.posts import (
     PostVersionOut,
     ScheduledPostOut,
 )
-from .posts import PostId, post_out, required_version
+from .posts import PostId, post_out
 
 router = APIRouter(prefix="/posts/{post_id}", tags=["posts"])
 
@@ -107,6 +107,6 @@ async def restore_version(
     )
     post = await post_versions.restore_version(
         session, actor=actor, post_id=post_id, number=version_number,
-        expected_version=required_version(if_match, body.version if body else None),
+        expected_version=version_required(if_match, body.version if body else None, "post"),
     )  # fmt: skip
     return await post_out(session, post, response)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from markettina.identity.public import Actor, Transaction, require
-from markettina.kernel.web.if_match import IfMatch
+from markettina.kernel.web.if_match import IfMatch, version_read
 from markettina.kernel.web.openapi import problems
 
 from .. import post_queueing, posting_queues
@@ -24,8 +24,7 @@ from ..schemas.queue import (
     SlotOut,
     UpcomingSlotOut,
 )
-from .posts import PostId, expected_version, post_out
-from .versions import version_read
+from .posts import PostId, post_out
 
 router = APIRouter(prefix="/posting-queues", tags=["content"])
 posts_router = APIRouter(prefix="/posts", tags=["posts"])
@@ -127,6 +126,6 @@ async def add_to_queue(
     post = await post_queueing.add_to_queue(
         session, actor=actor, post_id=post_id,
         social_account_ids=body.social_account_ids if body else None,
-        expected_version=expected_version(if_match, body.version if body else None),
+        expected_version=version_read(if_match, body.version if body else None, "post"),
     )  # fmt: skip
     return await post_out(session, post, response)

@@ -10,9 +10,12 @@ from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from markettina.identity.public import Actor, Transaction, plain_read, require
-from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import (
+    IfMatch,
+    version_read,
+    version_required,
+)
 from markettina.kernel.web.inputs import Timestamp
 from markettina.kernel.web.openapi import problems
 
@@ -34,29 +37,6 @@ PostsRead = Annotated[Actor, require("content:read")]
 PostsWrite = Annotated[Actor, require("content:write")]
 PostsPublish = Annotated[Actor, require("content:publish")]
 PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The post's id.")]
-
-
-def expected_version(if_match: str | None, body_version: int | None) -> int | None:
-    """The version the client read, from If-Match or the body (None: neither was sent)."""
-    if if_match is None:
-        return body_version
-    version = version_from_if_match(if_match, "post")
-    if body_version is not None and body_version != version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
-    return version
-
-
-def required_version(if_match: str | None, body_version: int | None) -> int:
-    version = expected_version(if_match, body_version)
-    if version is None:
-        raise ValidationFailed(
-            "send the version you read, as If-Match or in the body",
-            errors=[FieldError("body.version", "required (or If-Match)", "missing")],
-        )
-    return version
 
 
 async def post_out(
@@ -181,7 +161,7 @@ async def edit_post(
     await post_drafts.get_post(session, actor=actor, post_id=post_id)  # 404 before 422
     post = await post_drafts.edit_post(
         session, actor=actor, post_id=post_id, changes=body.changes(),
-        expected_version=required_version(if_match, body.version),
+        expected_version=version_required(if_match, body.version, "post"),
         change_summary=body.change_summary,
     )  # fmt: skip
     return await post_out(session, post, response)
@@ -197,7 +177,7 @@ async def delete_post(
     post_id: PostId, actor: PostsWrite, session: Transaction, if_match: IfMatch = None
 ) -> None:
     await post_drafts.delete_post(
-        session, actor=actor, post_id=post_id, expected_version=expected_version(if_match, None)
+        session, actor=actor, post_id=post_id, expected_version=version_read(if_match, None, "post")
     )
 
 
@@ -219,7 +199,7 @@ async def schedule_post(
     post = await post_schedule.schedule_post(
         session, actor=actor, post_id=post_id, at=body.scheduled_at, timezone=body.timezone,
         social_account_ids=body.social_account_ids,
-        expected_version=expected_version(if_match, body.version),
+        expected_version=version_read(if_match, body.version, "post"),
     )  # fmt: skip
     return await post_out(session, post, response)
 
@@ -238,6 +218,6 @@ async def cancel_post(
     if_match: IfMatch = None,
 ) -> ScheduledPostOut:
     post = await post_schedule.cancel_post(
-        session, actor=actor, post_id=post_id, expected_version=expected_version(if_match, None)
+        session, actor=actor, post_id=post_id, expected_version=version_read(if_match, None, "post")
     )
     return await post_out(session, post, response)

@@ -15,9 +15,9 @@ from markettina.identity.public import (
     plain_read,
     require,
 )
-from markettina.kernel.errors import FieldError, Forbidden, ValidationFailed
+from markettina.kernel.errors import Forbidden
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch, version_read
 from markettina.kernel.web.openapi import problems
 
 from .. import templates
@@ -41,19 +41,6 @@ def _may_publish(actor: Actor) -> bool:
     except Forbidden:
         return False
     return True
-
-
-def _expected_version(if_match: str | None, body_version: int | None) -> int | None:
-    """The version the client read, from If-Match or the body (None: neither was sent)."""
-    if if_match is None:
-        return body_version
-    version = version_from_if_match(if_match, "template")
-    if body_version is not None and body_version != version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
-    return version
 
 
 def _out(template: object, response: Response) -> TemplateOut:
@@ -137,7 +124,7 @@ async def update_template(
         session,
         account_id=actor.account_id,
         template_id=template_id,
-        expected_version=_expected_version(if_match, body.version),
+        expected_version=version_read(if_match, body.version, "template"),
         fields=body,
         may_publish=_may_publish(actor),
     )
@@ -157,7 +144,7 @@ async def delete_template(
         session,
         account_id=actor.account_id,
         template_id=template_id,
-        expected_version=_expected_version(if_match, None),
+        expected_version=version_read(if_match, None, "template"),
         deleted_by=actor.user_id,
     )
 

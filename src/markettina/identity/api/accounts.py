@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from markettina.kernel.errors import FieldError, ValidationFailed
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_from_if_match
+from markettina.kernel.web.if_match import IfMatch, version_required
 from markettina.kernel.web.inputs import PositiveInt32Param
 
 from .. import accounts, members
@@ -71,30 +70,12 @@ async def update_account(
     account = await accounts.update_account(
         session,
         actor=actor,
-        expected_version=_expected_version(if_match, body.version),
+        expected_version=version_required(if_match, body.version, "account"),
         name=body.name,
         settings=body.settings,
     )
     response.headers["ETag"] = f'"{account.version}"'
     return AccountOut.model_validate(account)
-
-
-def _expected_version(if_match: str | None, body_version: int | None) -> int:
-    header_version = None
-    if if_match is not None:
-        header_version = version_from_if_match(if_match, "account")
-    if header_version is not None and body_version is not None and header_version != body_version:
-        raise ValidationFailed(
-            "If-Match and body.version disagree",
-            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
-        )
-    version = header_version if header_version is not None else body_version
-    if version is None:
-        raise ValidationFailed(
-            "send the version you read, as If-Match or in the body",
-            errors=[FieldError("body.version", "required (or If-Match)", "missing")],
-        )
-    return version
 
 
 # --- sub-accounts ----------------------------------------------------------------------------

@@ -41,3 +41,29 @@ def version_from_if_match(value: str, what: str) -> int:
             errors=[FieldError("header.If-Match", "not a version number", "invalid")],
         )
     return int(found.group(3) or found.group(4))
+
+
+def version_read(if_match: str | None, body_version: int | None, what: str) -> int | None:
+    """The version the caller read, from If-Match or ``version`` in the body (422 when both
+    came and disagree); None when neither came."""
+    if if_match is None:
+        return body_version
+    version = version_from_if_match(if_match, what)
+    if body_version is not None and body_version != version:
+        raise ValidationFailed(
+            "If-Match and body.version disagree",
+            errors=[FieldError("body.version", "differs from If-Match", "mismatch")],
+        )
+    return version
+
+
+def version_required(if_match: str | None, body_version: int | None, what: str) -> int:
+    """As ``version_read``, for a change that must say which version it changes (422
+    naming ``body.version`` when neither came)."""
+    version = version_read(if_match, body_version, what)
+    if version is None:
+        raise ValidationFailed(
+            "send the version you read, as If-Match or in the body",
+            errors=[FieldError("body.version", "required (or If-Match)", "missing")],
+        )
+    return version
