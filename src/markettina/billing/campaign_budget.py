@@ -22,22 +22,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .charge_sql import PRICE_AND_LOCKED_WALLET
 from .errors import CampaignBudgetExhausted, CampaignNotChargeable, CampaignNotFound
 
 # the statuses a campaign takes work in
 CHARGEABLE = ("planning", "active", "paused")
 
 CAMPAIGN_CHARGE = text(
-    """
-    WITH price AS (
-        SELECT token_cost, name FROM service_pricing
-        WHERE service_type = :service_type
-          AND service_subtype IS NOT DISTINCT FROM CAST(:service_subtype AS text)
-          AND is_active AND effective_from <= :on
-          AND (effective_to IS NULL OR effective_to >= :on)
-    ), wallet AS (
-        SELECT id, balance FROM token_wallets WHERE account_id = :account_id FOR UPDATE
-    ), campaign AS (
+    PRICE_AND_LOCKED_WALLET
+    + """
+    , campaign AS (
         SELECT c.id FROM campaigns c CROSS JOIN price
         WHERE c.account_id = :account_id AND c.id = :campaign_id AND c.deleted_at IS NULL
           AND c.status IN ('planning', 'active', 'paused')

@@ -23,6 +23,7 @@ from markettina.kernel.errors import NotFound, ValidationFailed
 from markettina.kernel.events import record
 
 from .campaign_budget import CAMPAIGN_CHARGE, why_the_campaign_refused
+from .charge_sql import PRICE_AND_LOCKED_WALLET
 from .errors import AlreadyRefunded, IdempotencyKeyReused, InsufficientTokens, ServiceNotPriced
 from .events import TokensConsumed, TokensGranted, TokensPurchased, TokensRefunded, TokensReversed
 from .models import TokenTransaction
@@ -33,16 +34,8 @@ from .wallets import LockedWallet, lock_or_create_wallet, lock_wallet
 CreditKind = Literal["purchase", "bonus", "adjustment"]
 
 _CHARGE = text(
-    """
-    WITH price AS (
-        SELECT token_cost, name FROM service_pricing
-        WHERE service_type = :service_type
-          AND service_subtype IS NOT DISTINCT FROM CAST(:service_subtype AS text)
-          AND is_active AND effective_from <= :on
-          AND (effective_to IS NULL OR effective_to >= :on)
-    ), wallet AS (
-        SELECT id, balance FROM token_wallets WHERE account_id = :account_id FOR UPDATE
-    )
+    PRICE_AND_LOCKED_WALLET
+    + """
     INSERT INTO token_transactions
         (account_id, wallet_id, type, amount, service_type, service_subtype,
          reference_type, reference_id, description, idempotency_key)
