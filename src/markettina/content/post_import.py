@@ -24,7 +24,7 @@ from markettina.kernel.errors import MarkettinaError, ValidationFailed
 
 from .import_rows import ImportRow, RowProblem, read_rows
 from .post_drafts import create_post
-from .post_queueing import add_to_queue
+from .post_queueing import QueueSearches, add_to_queue
 from .post_schedule import schedule_post
 
 ImportMode = Literal["validate", "all_or_nothing", "valid_rows"]
@@ -56,6 +56,7 @@ async def import_posts(
 ) -> ImportReport:
     rows = read_rows(data, fmt)
     report = ImportReport(mode=mode, rows=len(rows))
+    searched = QueueSearches()
     everything = await session.begin_nested()
     for row in rows:
         if row.problems:
@@ -63,7 +64,7 @@ async def import_posts(
             continue
         one = await session.begin_nested()
         try:
-            post_id = await _write(session, actor, row)
+            post_id = await _write(session, actor, row, searched)
         except MarkettinaError as refusal:
             await one.rollback()
             report.refused.extend(_problems(row, refusal))
@@ -83,7 +84,9 @@ async def import_posts(
     return report
 
 
-async def _write(session: AsyncSession, actor: Actor, row: ImportRow) -> int:
+async def _write(
+    session: AsyncSession, actor: Actor, row: ImportRow, searched: QueueSearches
+) -> int:
     post = await create_post(
         session, actor=actor, content=row.content, hashtags=row.hashtags,
         campaign_id=row.campaign_id, change_summary="imported",
@@ -91,7 +94,7 @@ async def _write(session: AsyncSession, actor: Actor, row: ImportRow) -> int:
     if row.scheduled_at is None:
         await add_to_queue(
             session, actor=actor, post_id=post.id, social_account_ids=row.social_account_ids,
-            now=dt.datetime.now(dt.UTC),
+            now=dt.datetime.now(dt.UTC), searched=searched,
         )  # fmt: skip
     else:
         await schedule_post(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,9 +40,11 @@ async def add_to_queue(
     social_account_ids: Sequence[uuid.UUID] | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+    searched: QueueSearches | None = None,
 ) -> ScheduledPost:
     """Schedule the post at the next free common slot of ``social_account_ids`` (by default
-    the post's current targets); 409 when a target has no slots or all are taken."""
+    the post's current targets); 409 when a target has no slots or all are taken.
+    ``searched``: what the earlier searches of the same transaction found (a bulk import)."""
     post = await get_post(session, actor=actor, post_id=post_id)
     check_version(post, expected_version)
     targets = sorted(
@@ -56,12 +59,29 @@ async def add_to_queue(
         )  # fmt: skip
     at, timezone = await next_free_slot(
         session, social_account_ids=targets, now=now or dt.datetime.now(dt.UTC),
-        except_post_id=post_id,
+        except_post_id=post_id, searched=searched,
     )  # fmt: skip
     return await schedule_post(
         session, actor=actor, post_id=post_id, at=at, timezone=timezone,
         social_account_ids=targets, expected_version=expected_version,
     )  # fmt: skip
+
+
+# the taken instants are read a window at a time from the first candidate slot (an
+# index-backed range on scheduled_at), never the whole horizon at once
+SEARCH_WINDOW = dt.timedelta(days=7)
+
+
+@dataclass
+class QueueSearches:
+    """What the queue searches of one transaction learnt, for the next search of the same
+    targets: every common slot up to (and including) ``full_until[targets]`` was taken.
+    Only taken slots are remembered, never free ones, so no slot is ever given twice (each
+    search still locks the queues and reads the taken instants after that point); a slot
+    freed meanwhile before that point is not offered again, which is why only a caller
+    that frees none of its own slots (a bulk import, which only adds posts) passes one."""
+
+    full_until: dict[tuple[uuid.UUID, ...], dt.datetime] = field(default_factory=dict)
 
 
 async def next_free_slot(
@@ -70,6 +90,7 @@ async def next_free_slot(
     social_account_ids: Sequence[uuid.UUID],
     now: dt.datetime,
     except_post_id: int = 0,
+    searched: QueueSearches | None = None,
 ) -> tuple[dt.datetime, str]:
     """The next free common slot of the social accounts and the zone to schedule it in,
     with their queues locked until the transaction ends."""
@@ -89,14 +110,23 @@ async def next_free_slot(
     if missing:
         raise QueueNotConfigured(missing)
     until = now + QUEUE_HORIZON
-    taken = await taken_instants(
-        session, social_account_ids=social_account_ids, after=now, until=until,
-        except_post_id=except_post_id,
-    )  # fmt: skip
-    free = _first_common(queues, after=now, until=until, taken=taken)
-    if free is not None:
-        return free, _zone_of(queues, social_account_ids[0])
-    later = _first_common(queues, after=until, until=until + QUEUE_HORIZON, taken=set())
+    key = tuple(social_account_ids)
+    after = now
+    if searched is not None and key in searched.full_until:
+        after = max(now, searched.full_until[key])
+    while after < until:
+        window_end = min(after + SEARCH_WINDOW, until)
+        taken = await taken_instants(
+            session, social_account_ids=social_account_ids, after=after, until=window_end,
+            except_post_id=except_post_id,
+        )  # fmt: skip
+        free, last_taken = _first_common(queues, after=after, until=window_end, taken=taken)
+        if searched is not None and last_taken is not None:
+            searched.full_until[key] = last_taken
+        if free is not None:
+            return free, _zone_of(queues, social_account_ids[0])
+        after = window_end
+    later, _ = _first_common(queues, after=until, until=until + QUEUE_HORIZON, taken=set())
     raise QueueFull(
         horizon_days=QUEUE_HORIZON.days,
         next_slot_at=later.isoformat().replace("+00:00", "Z") if later else None,
@@ -109,14 +139,18 @@ def _first_common(
     after: dt.datetime,
     until: dt.datetime,
     taken: set[dt.datetime],
-) -> dt.datetime | None:
-    """The first instant of the window that is a slot of every queue and not taken: the
-    first queue's slots are walked in order, the others asked whether each is theirs."""
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first instant of the window that is a slot of every queue and not taken (the
+    first queue's slots are walked in order, the others asked whether each is theirs), and
+    the last common slot before it that was taken (None: none was)."""
     first, *others = queues
+    last_taken = None
     for at in slot_instants(first.timezone, weekly_slots(first), after=after, until=until):
-        if at not in taken and all(is_slot_of(q, at) for q in others):
-            return at
-    return None
+        if all(is_slot_of(q, at) for q in others):
+            if at not in taken:
+                return at, last_taken
+            last_taken = at
+    return None, last_taken
 
 
 def is_slot_of(queue: PostingQueue, at: dt.datetime) -> bool:
