@@ -2,8 +2,10 @@
 queued into the next free slot, in one transaction.
 
 Each row is written in a savepoint of its own, through the same use cases as one post
-(``create_post``, ``schedule_post``, ``post_queueing.add_to_queue``), so a row refused while
-writing (a social account not connected, a full queue) is rolled back alone and named.
+(``create_post``, ``schedule_locked_post``, ``post_queueing.add_to_queue``), so a row refused
+while writing (a social account not connected, a full queue) is rolled back alone and named.
+What every row would read again is read once for the file: the publishable social accounts
+among those the rows name, and (``QueueSearches``) up to where the queues are full.
 Then, by mode:
 
 - ``validate``: everything is rolled back; the answer is what ``all_or_nothing`` would do;
@@ -14,6 +16,8 @@ Then, by mode:
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,7 +29,8 @@ from markettina.kernel.errors import MarkettinaError, ValidationFailed
 from .import_rows import ImportRow, RowProblem, read_rows
 from .post_drafts import create_post
 from .post_queueing import QueueSearches, add_to_queue
-from .post_schedule import schedule_post
+from .post_schedule import schedule_locked_post
+from .post_targets import publishable_among
 
 ImportMode = Literal["validate", "all_or_nothing", "valid_rows"]
 
@@ -57,6 +62,10 @@ async def import_posts(
     rows = read_rows(data, fmt)
     report = ImportReport(mode=mode, rows=len(rows))
     searched = QueueSearches()
+    publishable = await publishable_among(
+        session, account_id=actor.account_id,
+        social_account_ids=(one for row in rows for one in row.social_account_ids),
+    )  # fmt: skip
     everything = await session.begin_nested()
     for row in rows:
         if row.problems:
@@ -64,7 +73,7 @@ async def import_posts(
             continue
         one = await session.begin_nested()
         try:
-            post_id = await _write(session, actor, row, searched)
+            post_id = await _write(session, actor, row, searched, publishable)
         except MarkettinaError as refusal:
             await one.rollback()
             report.refused.extend(_problems(row, refusal))
@@ -85,7 +94,11 @@ async def import_posts(
 
 
 async def _write(
-    session: AsyncSession, actor: Actor, row: ImportRow, searched: QueueSearches
+    session: AsyncSession,
+    actor: Actor,
+    row: ImportRow,
+    searched: QueueSearches,
+    publishable: Mapping[uuid.UUID, str],
 ) -> int:
     post = await create_post(
         session, actor=actor, content=row.content, hashtags=row.hashtags,
@@ -94,12 +107,12 @@ async def _write(
     if row.scheduled_at is None:
         await add_to_queue(
             session, actor=actor, post_id=post.id, social_account_ids=row.social_account_ids,
-            now=dt.datetime.now(dt.UTC), searched=searched,
+            now=dt.datetime.now(dt.UTC), searched=searched, publishable=publishable,
         )  # fmt: skip
     else:
-        await schedule_post(
-            session, actor=actor, post_id=post.id, at=row.scheduled_at, timezone=row.timezone,
-            social_account_ids=row.social_account_ids,
+        await schedule_locked_post(
+            session, actor=actor, post=post, at=row.scheduled_at, timezone=row.timezone,
+            social_account_ids=row.social_account_ids, content_version=1, publishable=publishable,
         )  # fmt: skip
     return post.id
 

@@ -5,14 +5,15 @@ it must be a slot of every target's queue (their common slots). The targets' que
 locked (``FOR UPDATE``, in id order so two callers never deadlock) before the taken
 instants are read: a second caller waits for the first to commit, then its read (a new
 snapshot per statement under READ COMMITTED) sees the slot the first one took. The post is
-then scheduled through ``post_schedule.schedule_post``, with all of its checks.
+locked first (then its queues) and scheduled through ``post_schedule.schedule_locked_post``,
+with all of ``schedule_post``'s checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from markettina.kernel.errors import FieldError, ValidationFailed
 from .errors import QueueFull, QueueNotConfigured
 from .models import PostingQueue, ScheduledPost
 from .post_drafts import check_version, get_post
-from .post_schedule import schedule_post
+from .post_schedule import schedule_locked_post
 from .post_targets import target_ids
 from .posting_queues import taken_instants, weekly_slots
 from .queue_slots import QUEUE_HORIZON, slot_instants
@@ -41,11 +42,12 @@ async def add_to_queue(
     expected_version: int | None = None,
     now: dt.datetime | None = None,
     searched: QueueSearches | None = None,
+    publishable: Mapping[uuid.UUID, str] | None = None,
 ) -> ScheduledPost:
     """Schedule the post at the next free common slot of ``social_account_ids`` (by default
     the post's current targets); 409 when a target has no slots or all are taken.
     ``searched``: what the earlier searches of the same transaction found (a bulk import)."""
-    post = await get_post(session, actor=actor, post_id=post_id)
+    post = await get_post(session, actor=actor, post_id=post_id, lock=True)
     check_version(post, expected_version)
     targets = sorted(
         set(social_account_ids or await target_ids(session, account_id=actor.account_id,
@@ -61,9 +63,9 @@ async def add_to_queue(
         session, social_account_ids=targets, now=now or dt.datetime.now(dt.UTC),
         except_post_id=post_id, searched=searched,
     )  # fmt: skip
-    return await schedule_post(
-        session, actor=actor, post_id=post_id, at=at, timezone=timezone,
-        social_account_ids=targets, expected_version=expected_version,
+    return await schedule_locked_post(
+        session, actor=actor, post=post, at=at, timezone=timezone, social_account_ids=targets,
+        publishable=publishable,
     )  # fmt: skip
 
 
