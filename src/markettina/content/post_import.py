@@ -1,9 +1,11 @@
 """Bulk import of posts: every row of a file becomes a post, scheduled at its time or
 queued into the next free slot, in one transaction.
 
-Each row is written in a savepoint of its own, through the same use cases as one post
-(``create_post``, ``schedule_locked_post``, ``post_queueing.add_to_queue``), so a row refused
-while writing (a social account not connected, a full queue) is rolled back alone and named.
+Rows are written through the same use cases as one post (``create_post``,
+``schedule_locked_post``, ``post_queueing.add_to_queue``), ``BATCH`` rows to a savepoint: a
+row refused while writing (a social account not connected, a full queue) rolls its batch
+back, which is then written again a row per savepoint, so that row alone is left out and
+named (a savepoint per row costs two round trips; most files have no such row).
 What every row would read again is read once for the file: the publishable social accounts
 among those the rows name, and (``QueueSearches``) up to where the queues are full.
 Then, by mode:
@@ -33,6 +35,9 @@ from .post_schedule import schedule_locked_post
 from .post_targets import publishable_among
 
 ImportMode = Literal["validate", "all_or_nothing", "valid_rows"]
+# rows written together in one savepoint; a batch the write refuses a row of is rolled
+# back and written again a row per savepoint, so only a refused row is left out
+BATCH = 50
 
 
 @dataclass
@@ -67,7 +72,61 @@ async def import_posts(
         social_account_ids=(one for row in rows for one in row.social_account_ids),
     )  # fmt: skip
     everything = await session.begin_nested()
-    for row in rows:
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        if not await _write_together(session, actor, batch, searched, publishable, report):
+            await _write_one_by_one(session, actor, batch, searched, publishable, report)
+    keep = mode == "valid_rows" or (mode == "all_or_nothing" and not report.refused)
+    if keep:
+        await everything.commit()
+        report.imported = len(report.post_ids)
+    else:
+        await everything.rollback()
+    if mode == "all_or_nothing" and report.refused:
+        raise ImportRefused(report)
+    if mode == "validate":
+        report.post_ids = []
+    return report
+
+
+async def _write_together(
+    session: AsyncSession,
+    actor: Actor,
+    batch: list[ImportRow],
+    searched: QueueSearches,
+    publishable: Mapping[uuid.UUID, str],
+    report: ImportReport,
+) -> bool:
+    """Write the batch's rows in one savepoint; False, with nothing of the batch written
+    (nor remembered by the queue searches), when the write refuses one of them."""
+    remembered = dict(searched.full_until)
+    together = await session.begin_nested()
+    written: list[int] = []
+    try:
+        for row in batch:
+            if not row.problems:
+                written.append(await _write(session, actor, row, searched, publishable))
+    except MarkettinaError:
+        await together.rollback()
+        searched.full_until = remembered
+        return False
+    await together.commit()
+    for row in batch:
+        report.refused.extend(row.problems)
+    report.post_ids.extend(written)
+    return True
+
+
+async def _write_one_by_one(
+    session: AsyncSession,
+    actor: Actor,
+    batch: list[ImportRow],
+    searched: QueueSearches,
+    publishable: Mapping[uuid.UUID, str],
+    report: ImportReport,
+) -> None:
+    """Write each row in a savepoint of its own, so a refused row is rolled back alone."""
+    for row in batch:
         if row.problems:
             report.refused.extend(row.problems)
             continue
@@ -80,17 +139,6 @@ async def import_posts(
             continue
         await one.commit()
         report.post_ids.append(post_id)
-    keep = mode == "valid_rows" or (mode == "all_or_nothing" and not report.refused)
-    if keep:
-        await everything.commit()
-        report.imported = len(report.post_ids)
-    else:
-        await everything.rollback()
-    if mode == "all_or_nothing" and report.refused:
-        raise ImportRefused(report)
-    if mode == "validate":
-        report.post_ids = []
-    return report
 
 
 async def _write(
