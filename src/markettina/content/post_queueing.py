@@ -18,18 +18,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from markettina.identity.public import Actor
 from markettina.kernel.errors import FieldError, ValidationFailed
 
 from .errors import QueueFull, QueueNotConfigured
-from .models import PostingQueue, ScheduledPost
+from .models import PostingQueue, PostingSlot, ScheduledPost
 from .post_drafts import check_version, get_post
 from .post_schedule import schedule_locked_post
 from .post_targets import target_ids
-from .posting_queues import taken_instants, weekly_slots
-from .queue_slots import QUEUE_HORIZON, slot_instants
+from .posting_queues import taken_instants
+from .queue_slots import QUEUE_HORIZON, WeeklySlot, slot_instants
 from .time_zones import wall_clock_instant, zone
 
 
@@ -84,6 +83,55 @@ class QueueSearches:
     that frees none of its own slots (a bulk import, which only adds posts) passes one."""
 
     full_until: dict[tuple[uuid.UUID, ...], dt.datetime] = field(default_factory=dict)
+    # the slots of each queue read, by (queue id, version): a new slot set bumps the version
+    slots: dict[tuple[uuid.UUID, int], list[WeeklySlot]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueSlots:
+    """A locked queue's zone and weekly slots, as the slot search reads them."""
+
+    social_account_id: uuid.UUID
+    timezone: str
+    slots: list[WeeklySlot]
+
+
+async def _locked_queues(
+    session: AsyncSession,
+    social_account_ids: Sequence[uuid.UUID],
+    searched: QueueSearches | None,
+) -> list[QueueSlots]:
+    """The queues of the social accounts, locked in id order; their slots are read unless
+    an earlier search of the transaction read them at the same queue version."""
+    locked = (
+        await session.execute(
+            select(
+                PostingQueue.id, PostingQueue.version, PostingQueue.social_account_id,
+                PostingQueue.timezone,
+            )
+            .where(PostingQueue.social_account_id.in_(social_account_ids))
+            .order_by(PostingQueue.id)
+            .with_for_update()
+        )
+    ).all()  # fmt: skip
+    known = searched.slots if searched is not None else {}
+    unread = [q.id for q in locked if (q.id, q.version) not in known]
+    read: dict[uuid.UUID, list[WeeklySlot]] = {queue_id: [] for queue_id in unread}
+    if unread:
+        rows = await session.execute(
+            select(PostingSlot.queue_id, PostingSlot.weekday, PostingSlot.local_time).where(
+                PostingSlot.queue_id.in_(unread)
+            )
+        )
+        for row in rows:
+            read[row.queue_id].append(WeeklySlot(row.weekday, row.local_time))
+    queues = []
+    for q in locked:
+        slots = known[(q.id, q.version)] if q.id not in read else read[q.id]
+        if searched is not None:
+            searched.slots[(q.id, q.version)] = slots
+        queues.append(QueueSlots(q.social_account_id, q.timezone, slots))
+    return queues
 
 
 async def next_free_slot(
@@ -96,17 +144,7 @@ async def next_free_slot(
 ) -> tuple[dt.datetime, str]:
     """The next free common slot of the social accounts and the zone to schedule it in,
     with their queues locked until the transaction ends."""
-    queues = list(
-        (
-            await session.execute(
-                select(PostingQueue)
-                .where(PostingQueue.social_account_id.in_(social_account_ids))
-                .order_by(PostingQueue.id)
-                .options(selectinload(PostingQueue.slots))
-                .with_for_update(of=PostingQueue)
-            )
-        ).scalars()
-    )
+    queues = await _locked_queues(session, social_account_ids, searched)
     configured = {q.social_account_id for q in queues if q.slots}
     missing = [str(s) for s in social_account_ids if s not in configured]
     if missing:
@@ -136,7 +174,7 @@ async def next_free_slot(
 
 
 def _first_common(
-    queues: Sequence[PostingQueue],
+    queues: Sequence[QueueSlots],
     *,
     after: dt.datetime,
     until: dt.datetime,
@@ -147,7 +185,7 @@ def _first_common(
     the last common slot before it that was taken (None: none was)."""
     first, *others = queues
     last_taken = None
-    for at in slot_instants(first.timezone, weekly_slots(first), after=after, until=until):
+    for at in slot_instants(first.timezone, first.slots, after=after, until=until):
         if all(is_slot_of(q, at) for q in others):
             if at not in taken:
                 return at, last_taken
@@ -155,7 +193,7 @@ def _first_common(
     return None, last_taken
 
 
-def is_slot_of(queue: PostingQueue, at: dt.datetime) -> bool:
+def is_slot_of(queue: QueueSlots | PostingQueue, at: dt.datetime) -> bool:
     tz = zone(queue.timezone)
     day = at.astimezone(tz).date()
     return any(
@@ -164,5 +202,5 @@ def is_slot_of(queue: PostingQueue, at: dt.datetime) -> bool:
     )
 
 
-def _zone_of(queues: Sequence[PostingQueue], social_account_id: uuid.UUID) -> str:
+def _zone_of(queues: Sequence[QueueSlots], social_account_id: uuid.UUID) -> str:
     return next(q.timezone for q in queues if q.social_account_id == social_account_id)
