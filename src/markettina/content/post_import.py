@@ -2,7 +2,7 @@
 queued into the next free slot, in one transaction.
 
 Rows are written through the same use cases as one post (``create_post``,
-``schedule_locked_post``, ``post_queueing.add_to_queue``), ``BATCH`` rows to a savepoint: a
+``schedule_locked_post``, ``post_queueing.queue_locked_post``), ``BATCH`` rows to a savepoint: a
 row refused while writing (a social account not connected, a full queue) rolls its batch
 back, which is then written again a row per savepoint, so that row alone is left out and
 named (a savepoint per row costs two round trips; most files have no such row).
@@ -30,7 +30,7 @@ from markettina.kernel.errors import MarkettinaError, ValidationFailed
 
 from .import_rows import ImportRow, RowProblem, read_rows
 from .post_drafts import create_post
-from .post_queueing import QueueSearches, add_to_queue
+from .post_queueing import QueueSearches, queue_locked_post
 from .post_schedule import schedule_locked_post
 from .post_targets import publishable_among
 
@@ -153,9 +153,10 @@ async def _write(
         campaign_id=row.campaign_id, change_summary="imported",
     )  # fmt: skip
     if row.scheduled_at is None:
-        await add_to_queue(
-            session, actor=actor, post_id=post.id, social_account_ids=row.social_account_ids,
-            now=dt.datetime.now(dt.UTC), searched=searched, publishable=publishable,
+        await queue_locked_post(
+            session, actor=actor, post=post, social_account_ids=row.social_account_ids,
+            now=dt.datetime.now(dt.UTC), content_version=1, searched=searched,
+            publishable=publishable,
         )  # fmt: skip
     else:
         await schedule_locked_post(

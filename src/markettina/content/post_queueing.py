@@ -40,14 +40,31 @@ async def add_to_queue(
     social_account_ids: Sequence[uuid.UUID] | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+) -> ScheduledPost:
+    """Schedule the post at the next free common slot of ``social_account_ids`` (by default
+    the post's current targets); 409 when a target has no slots or all are taken."""
+    post = await get_post(session, actor=actor, post_id=post_id, lock=True)
+    check_version(post, expected_version)
+    return await queue_locked_post(
+        session, actor=actor, post=post, social_account_ids=social_account_ids, now=now
+    )
+
+
+async def queue_locked_post(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    post: ScheduledPost,
+    social_account_ids: Sequence[uuid.UUID] | None = None,
+    now: dt.datetime | None = None,
+    content_version: int | None = None,
     searched: QueueSearches | None = None,
     publishable: Mapping[uuid.UUID, str] | None = None,
 ) -> ScheduledPost:
-    """Schedule the post at the next free common slot of ``social_account_ids`` (by default
-    the post's current targets); 409 when a target has no slots or all are taken.
-    ``searched``: what the earlier searches of the same transaction found (a bulk import)."""
-    post = await get_post(session, actor=actor, post_id=post_id, lock=True)
-    check_version(post, expected_version)
+    """``add_to_queue`` for a post the caller holds (as ``schedule_locked_post``: locked, or
+    just created with ``content_version`` 1). ``searched``: what the earlier searches of the
+    same transaction found; ``publishable``: the social accounts read once (a bulk import)."""
+    post_id = post.id
     targets = sorted(
         set(social_account_ids or await target_ids(session, account_id=actor.account_id,
                                                    post_id=post_id))
@@ -64,7 +81,7 @@ async def add_to_queue(
     )  # fmt: skip
     return await schedule_locked_post(
         session, actor=actor, post=post, at=at, timezone=timezone, social_account_ids=targets,
-        publishable=publishable,
+        content_version=content_version, publishable=publishable,
     )  # fmt: skip
 
 
