@@ -11,8 +11,9 @@ import uuid
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from markettina.content import post_drafts, post_queueing, post_schedule
+from markettina.content import post_drafts, post_queueing, post_schedule, posting_queues
 from markettina.content.errors import QueueFull, QueueNotConfigured
+from markettina.content.queue_slots import WeeklySlot
 from markettina.kernel.db.tenant import enter_tenant
 from markettina.kernel.db.unit_of_work import unit_of_work
 from markettina.kernel.db.urls import DatabaseURLs
@@ -179,3 +180,29 @@ async def test_concurrent_adds_to_one_queue_never_take_the_same_slot(
     rows = sql(fresh_db, "SELECT scheduled_at FROM scheduled_posts WHERE account_id = %s"
                " AND status = 'scheduled'", owner.account_id)  # fmt: skip
     assert len(rows) == 8 and len({at for (at,) in rows}) == 8
+
+
+class TestRememberedSearches:
+    """A transaction that remembers its searches (a bulk import) reads a queue's slots once
+    per queue version: a new slot set is read again."""
+
+    async def test_a_new_slot_set_is_read_again(
+        self, session: AsyncSession, owner: Member, shared_db: DatabaseURLs
+    ) -> None:
+        social = new_social_account(shared_db, owner)
+        await set_slots(session, owner, social, ROME, (SUNDAY, "09:00"))
+        searched = post_queueing.QueueSearches()
+        now = utc(2027, 1, 4, 12)  # a Monday
+        first, _ = await post_queueing.next_free_slot(
+            session, social_account_ids=[social], now=now, searched=searched
+        )
+        assert first == utc(2027, 1, 10, 8)  # Sunday 09:00 CET
+        queue = await posting_queues.get_queue(session, social_account_id=social)
+        await posting_queues.set_queue(
+            session, actor=actor_of(owner), social_account_id=social, timezone=ROME,
+            slots=[WeeklySlot(2, dt.time(9))], expected_version=queue.version,
+        )  # fmt: skip
+        second, _ = await post_queueing.next_free_slot(
+            session, social_account_ids=[social], now=now, searched=searched
+        )
+        assert second == utc(2027, 1, 5, 8)  # Tuesday 09:00 CET

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+import zoneinfo
 from typing import Any
 
 import httpx
@@ -134,6 +135,56 @@ class TestCsv:
         times = [at for _, _, at in _posts(db, owner)]
         assert len(set(times)) == 3 and times == sorted(times)
         assert all(at.astimezone(dt.UTC).minute == 0 for at in times)
+
+    async def test_queued_rows_skip_slots_taken_weeks_ahead_by_earlier_rows(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        # one slot a week: the search reads a week at a time and remembers where the
+        # queue is full, and must still see the slot a timed row of the file took
+        social = new_social_account(db, owner)
+        rome = zoneinfo.ZoneInfo("Europe/Rome")
+        day = dt.datetime.now(rome).date() + dt.timedelta(days=1)
+        while day.isoweekday() != 1:
+            day += dt.timedelta(days=1)
+        mondays = [
+            dt.datetime.combine(day + dt.timedelta(weeks=n), dt.time(9), rome).astimezone(dt.UTC)
+            for n in range(4)
+        ]
+        await client.put(f"/v1/posting-queues/{social}", headers=owner.headers,
+                         json={"timezone": "Europe/Rome",
+                               "slots": [{"weekday": 1, "time": "09:00"}]})  # fmt: skip
+        second = mondays[1].isoformat().replace("+00:00", "Z")
+        data = _csv(social, "Q1,,{s},,", f"Timed,,{{s}},{second},", "Q2,,{s},,", "Q3,,{s},,")
+        report = (await _upload(client, owner, data)).json()
+        assert report["imported"] == 4, report
+        assert [(c, at) for c, _, at in _posts(db, owner)] == [
+            ("Q1", mondays[0]), ("Timed", mondays[1]), ("Q2", mondays[2]), ("Q3", mondays[3]),
+        ]  # fmt: skip
+
+    async def test_a_row_refused_while_writing_leaves_the_rows_around_it_their_slots(
+        self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member
+    ) -> None:
+        # the batch written together is rolled back and written again a row at a time:
+        # the rows before the refused one get the slots they had, in the file's order
+        social, unqueued = new_social_account(db, owner), new_social_account(db, owner)
+        slots = [{"weekday": d, "time": "09:00"} for d in range(1, 8)]
+        await client.put(f"/v1/posting-queues/{social}", headers=owner.headers,
+                         json={"timezone": "Europe/Rome", "slots": slots})  # fmt: skip
+        data = _csv(social, "Q1,,{s},,", "Q2,,{s},,", f"No queue,,{unqueued},,", "Q3,,{s},,")
+        report = (await _upload(client, owner, data)).json()
+        assert report["imported"] == 3, report
+        assert [(p["row"], p["code"]) for p in report["refused"]] == [(3, "queue_not_configured")]
+        posts = _posts(db, owner)
+        assert [c for c, _, _ in posts] == ["Q1", "Q2", "Q3"]
+        rome = zoneinfo.ZoneInfo("Europe/Rome")
+        first = dt.datetime.combine(dt.datetime.now(rome).date(), dt.time(9), rome)
+        if first <= dt.datetime.now(rome):
+            first = dt.datetime.combine(first.date() + dt.timedelta(days=1), dt.time(9), rome)
+        expected = [
+            dt.datetime.combine(first.date() + dt.timedelta(days=n), dt.time(9), rome)
+            for n in range(3)
+        ]
+        assert [at for _, _, at in posts] == expected
 
     @pytest.mark.parametrize(
         ("data", "message"),

@@ -1,9 +1,13 @@
 """Bulk import of posts: every row of a file becomes a post, scheduled at its time or
 queued into the next free slot, in one transaction.
 
-Each row is written in a savepoint of its own, through the same use cases as one post
-(``create_post``, ``schedule_post``, ``post_queueing.add_to_queue``), so a row refused while
-writing (a social account not connected, a full queue) is rolled back alone and named.
+Rows are written through the same use cases as one post (``create_post``,
+``schedule_locked_post``, ``post_queueing.queue_locked_post``), ``BATCH`` rows to a savepoint: a
+row refused while writing (a social account not connected, a full queue) rolls its batch
+back, which is then written again a row per savepoint, so that row alone is left out and
+named (a savepoint per row costs two round trips; most files have no such row).
+What every row would read again is read once for the file: the publishable social accounts
+among those the rows name, and (``QueueSearches``) up to where the queues are full.
 Then, by mode:
 
 - ``validate``: everything is rolled back; the answer is what ``all_or_nothing`` would do;
@@ -14,6 +18,8 @@ Then, by mode:
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,10 +30,14 @@ from markettina.kernel.errors import MarkettinaError, ValidationFailed
 
 from .import_rows import ImportRow, RowProblem, read_rows
 from .post_drafts import create_post
-from .post_queueing import add_to_queue
-from .post_schedule import schedule_post
+from .post_queueing import QueueSearches, queue_locked_post
+from .post_schedule import schedule_locked_post
+from .post_targets import publishable_among
 
 ImportMode = Literal["validate", "all_or_nothing", "valid_rows"]
+# rows written together in one savepoint; a batch the write refuses a row of is rolled
+# back and written again a row per savepoint, so only a refused row is left out
+BATCH = 50
 
 
 @dataclass
@@ -56,20 +66,16 @@ async def import_posts(
 ) -> ImportReport:
     rows = read_rows(data, fmt)
     report = ImportReport(mode=mode, rows=len(rows))
+    searched = QueueSearches()
+    publishable = await publishable_among(
+        session, account_id=actor.account_id,
+        social_account_ids=(one for row in rows for one in row.social_account_ids),
+    )  # fmt: skip
     everything = await session.begin_nested()
-    for row in rows:
-        if row.problems:
-            report.refused.extend(row.problems)
-            continue
-        one = await session.begin_nested()
-        try:
-            post_id = await _write(session, actor, row)
-        except MarkettinaError as refusal:
-            await one.rollback()
-            report.refused.extend(_problems(row, refusal))
-            continue
-        await one.commit()
-        report.post_ids.append(post_id)
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        if not await _write_together(session, actor, batch, searched, publishable, report):
+            await _write_one_by_one(session, actor, batch, searched, publishable, report)
     keep = mode == "valid_rows" or (mode == "all_or_nothing" and not report.refused)
     if keep:
         await everything.commit()
@@ -83,20 +89,79 @@ async def import_posts(
     return report
 
 
-async def _write(session: AsyncSession, actor: Actor, row: ImportRow) -> int:
+async def _write_together(
+    session: AsyncSession,
+    actor: Actor,
+    batch: list[ImportRow],
+    searched: QueueSearches,
+    publishable: Mapping[uuid.UUID, str],
+    report: ImportReport,
+) -> bool:
+    """Write the batch's rows in one savepoint; False, with nothing of the batch written
+    (nor remembered by the queue searches), when the write refuses one of them."""
+    remembered = dict(searched.full_until)
+    together = await session.begin_nested()
+    written: list[int] = []
+    try:
+        for row in batch:
+            if not row.problems:
+                written.append(await _write(session, actor, row, searched, publishable))
+    except MarkettinaError:
+        await together.rollback()
+        searched.full_until = remembered
+        return False
+    await together.commit()
+    for row in batch:
+        report.refused.extend(row.problems)
+    report.post_ids.extend(written)
+    return True
+
+
+async def _write_one_by_one(
+    session: AsyncSession,
+    actor: Actor,
+    batch: list[ImportRow],
+    searched: QueueSearches,
+    publishable: Mapping[uuid.UUID, str],
+    report: ImportReport,
+) -> None:
+    """Write each row in a savepoint of its own, so a refused row is rolled back alone."""
+    for row in batch:
+        if row.problems:
+            report.refused.extend(row.problems)
+            continue
+        one = await session.begin_nested()
+        try:
+            post_id = await _write(session, actor, row, searched, publishable)
+        except MarkettinaError as refusal:
+            await one.rollback()
+            report.refused.extend(_problems(row, refusal))
+            continue
+        await one.commit()
+        report.post_ids.append(post_id)
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Actor,
+    row: ImportRow,
+    searched: QueueSearches,
+    publishable: Mapping[uuid.UUID, str],
+) -> int:
     post = await create_post(
         session, actor=actor, content=row.content, hashtags=row.hashtags,
         campaign_id=row.campaign_id, change_summary="imported",
     )  # fmt: skip
     if row.scheduled_at is None:
-        await add_to_queue(
-            session, actor=actor, post_id=post.id, social_account_ids=row.social_account_ids,
-            now=dt.datetime.now(dt.UTC),
+        await queue_locked_post(
+            session, actor=actor, post=post, social_account_ids=row.social_account_ids,
+            now=dt.datetime.now(dt.UTC), content_version=1, searched=searched,
+            publishable=publishable,
         )  # fmt: skip
     else:
-        await schedule_post(
-            session, actor=actor, post_id=post.id, at=row.scheduled_at, timezone=row.timezone,
-            social_account_ids=row.social_account_ids,
+        await schedule_locked_post(
+            session, actor=actor, post=post, at=row.scheduled_at, timezone=row.timezone,
+            social_account_ids=row.social_account_ids, content_version=1, publishable=publishable,
         )  # fmt: skip
     return post.id
 

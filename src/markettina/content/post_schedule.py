@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 import uuid
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,15 +83,39 @@ async def schedule_post(
     """
     post = await get_post(session, actor=actor, post_id=post_id, lock=True)
     check_version(post, expected_version)
+    return await schedule_locked_post(
+        session, actor=actor, post=post, at=at, timezone=timezone,
+        social_account_ids=social_account_ids,
+    )  # fmt: skip
+
+
+async def schedule_locked_post(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    post: ScheduledPost,
+    at: dt.datetime,
+    timezone: str,
+    social_account_ids: Sequence[uuid.UUID],
+    content_version: int | None = None,
+    publishable: Mapping[uuid.UUID, str] | None = None,
+) -> ScheduledPost:
+    """``schedule_post`` for a post the caller holds: read with its row lock in this
+    transaction, or just created by it (``create_post``: no one else sees it yet, and its
+    ``content_version`` is 1). ``publishable``: the account's publishable social accounts
+    the caller read once for many posts (``post_targets.publishable_among``)."""
     if post.status not in SCHEDULABLE:
         raise IllegalPostTransition(post.status, "scheduled")
     zone = checked_timezone(timezone)
     when = checked_future(at)
     platforms = await checked_platforms(
-        session, account_id=actor.account_id, social_account_ids=social_account_ids
-    )
+        session, account_id=actor.account_id, social_account_ids=social_account_ids,
+        publishable=publishable,
+    )  # fmt: skip
     chosen = list(platforms)
-    number = await latest_version_number(session, account_id=actor.account_id, post_id=post.id)
+    number = content_version or await latest_version_number(
+        session, account_id=actor.account_id, post_id=post.id
+    )
     approved = await approval_gate().approved(
         session, account_id=actor.account_id, post_id=post.id, content_version=number
     )

@@ -4,7 +4,7 @@ through identity: each must be one of the account's connected, active social acc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -20,10 +20,16 @@ _FIELD = "body.social_account_ids"
 
 
 async def checked_platforms(
-    session: AsyncSession, *, account_id: uuid.UUID, social_account_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    social_account_ids: Sequence[uuid.UUID],
+    publishable: Mapping[uuid.UUID, str] | None = None,
 ) -> dict[uuid.UUID, str]:
     """The platform of each chosen social account; 422 naming the field when one is not a
-    connected, active social account of this account (or none, or too many, are chosen)."""
+    connected, active social account of this account (or none, or too many, are chosen).
+    ``publishable``: what ``publishable_among`` read for a set holding these (one read for
+    many posts), else they are read here."""
     chosen = list(dict.fromkeys(social_account_ids))
     if not chosen:
         raise ValidationFailed(
@@ -35,9 +41,11 @@ async def checked_platforms(
             f"a post goes to at most {MAX_TARGETS} social accounts",
             errors=[FieldError(_FIELD, f"more than {MAX_TARGETS}", "too_many")],
         )
-    found = await publishable_social_accounts(
-        session, account_id=account_id, social_account_ids=chosen
-    )
+    found = publishable
+    if found is None:
+        found = await publishable_social_accounts(
+            session, account_id=account_id, social_account_ids=chosen
+        )
     unknown = [str(one) for one in chosen if one not in found]
     if unknown:
         raise ValidationFailed(
@@ -47,20 +55,34 @@ async def checked_platforms(
     return {one: found[one] for one in chosen}
 
 
+async def publishable_among(
+    session: AsyncSession, *, account_id: uuid.UUID, social_account_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The platform of each of ``social_account_ids`` that is a connected, active social
+    account of this account, read once for the posts of a bulk write (import, series)."""
+    return await publishable_social_accounts(
+        session, account_id=account_id, social_account_ids=list(set(social_account_ids))
+    )
+
+
 async def replace_targets(
     session: AsyncSession, *, account_id: uuid.UUID, post_id: int,
     social_account_ids: Sequence[uuid.UUID],
 ) -> None:  # fmt: skip
-    """Make the post's targets exactly ``social_account_ids``."""
-    await session.execute(
-        delete(ScheduledPostTarget).where(
+    """Make the post's targets exactly ``social_account_ids``: one statement, the delete
+    of the others a CTE of the insert (disjoint rows, so one snapshot serves both)."""
+    others = (
+        delete(ScheduledPostTarget)
+        .where(
             ScheduledPostTarget.account_id == account_id,
             ScheduledPostTarget.post_id == post_id,
             ScheduledPostTarget.social_account_id.not_in(social_account_ids),
         )
+        .cte("others")
     )
     await session.execute(
         insert(ScheduledPostTarget)
+        .add_cte(others)
         .values(
             [
                 {"account_id": account_id, "post_id": post_id, "social_account_id": one}

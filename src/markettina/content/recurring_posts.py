@@ -27,7 +27,8 @@ from markettina.kernel.errors import FieldError, ValidationFailed
 from .errors import SeriesNotFound, VersionConflict, VersionRequired
 from .models import PostSeries, ScheduledPost
 from .post_drafts import create_post, edit_post, normalized_hashtags
-from .post_schedule import cancel_post, schedule_post
+from .post_schedule import cancel_post, schedule_locked_post
+from .post_targets import publishable_among
 from .recurrence import MAX_OCCURRENCES, Recurrence, TooManyOccurrences
 
 # the occurrences a series edit (or its end) still reaches
@@ -102,6 +103,9 @@ async def create_series(
     )  # fmt: skip
     session.add(series)
     await session.flush()
+    publishable = await publishable_among(
+        session, account_id=actor.account_id, social_account_ids=series.social_account_ids
+    )
     for index, at in enumerate(instants, start=1):
         post = await create_post(
             session, actor=actor, content=content, hashtags=hashtags, campaign_id=campaign_id,
@@ -112,9 +116,10 @@ async def create_series(
             .where(ScheduledPost.account_id == actor.account_id, ScheduledPost.id == post.id)
             .values(series_id=series.id, series_index=index)
         )
-        await schedule_post(
-            session, actor=actor, post_id=post.id, at=at, timezone=rule.timezone,
-            social_account_ids=series.social_account_ids,
+        await schedule_locked_post(
+            session, actor=actor, post=post, at=at, timezone=rule.timezone,
+            social_account_ids=series.social_account_ids, content_version=1,
+            publishable=publishable,
         )  # fmt: skip
     await session.refresh(series)
     return await series_detail(session, series_id=series.id)
