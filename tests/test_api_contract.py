@@ -382,6 +382,28 @@ ALLOWED += [
         operation="POST /v1/post-series",
         field="body.campaign_id",
     ),
+    # --- posts ---
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "a post's content is more than white space, a hashtag is one word (letters, digits, "
+            "underscore: any script's), a campaign is one of the account's",
+            operation=operation,
+            field=field,
+        )
+        for operation in ("POST /v1/posts", "PATCH /v1/posts/{post_id}")
+        for field in ("body.content", "body.hashtags", "body.campaign_id")
+    ),
+    *(
+        Allowed(
+            "positive_data_acceptance",
+            "a post is scheduled in the future, in a zone of the IANA database, on connected "
+            "social accounts of the account",
+            operation="POST /v1/posts/{post_id}/schedule",
+            field=field,
+        )
+        for field in ("body.scheduled_at", "body.timezone", "body.social_account_ids")
+    ),
 ]
 
 
