@@ -254,7 +254,13 @@ class TestRequest:
         problem(raw, 415)
         other = await client.post("/v1/post-imports", files={"other": ("a.csv", "content\r\n")},
                                   headers=owner.headers)  # fmt: skip
-        assert problem(other, 422)["errors"][0]["field"] == "body.file"
+        assert problem(other, 422)["errors"][0]["field"] == "body.other"
+        empty = await client.post(
+            "/v1/post-imports",
+            content=b"--b--\r\n",  # a multipart body with no part at all
+            headers={**owner.headers, "Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert problem(empty, 422)["errors"][0]["field"] == "body.file"
 
     async def test_a_viewer_may_not_import(
         self, client: httpx.AsyncClient, db: DatabaseURLs, owner: Member

@@ -39,9 +39,9 @@ from .errors import MediaInUse, MediaNotFound
 from .events import MediaAssetDeleted, MediaAssetUploaded
 from .media_inspection import THUMBNAIL_TYPE, inspect, sniff
 from .media_quota import QuotaRules, claim_space
-from .media_receiving import ReceivedUpload
 from .media_storage import MediaStorage
 from .models import MediaAsset, MediaTag, PostMedia, ScheduledPost
+from .upload_receiving import ReceivedUpload
 
 MAX_FILENAME = 255
 

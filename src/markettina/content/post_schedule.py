@@ -5,9 +5,7 @@ of the account, through the approval gate (a post it does not pass waits in
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
-import zoneinfo
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,19 +28,15 @@ from .post_drafts import (
 from .post_snapshots import latest_version_number
 from .post_states import check_transition
 from .post_targets import checked_platforms, replace_targets, target_ids
+from .time_zones import zone_names
 
 # the statuses a post can be scheduled from (again)
 SCHEDULABLE = frozenset({"draft", "pending_approval", "scheduled", "failed"})
 
 
-@functools.cache
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def checked_timezone(name: str, field: str = "body.timezone") -> str:
     """``name`` if it is an IANA time zone (``Europe/Rome``), else 422 naming ``field``."""
-    if name not in _zones():
+    if name not in zone_names():
         raise ValidationFailed(
             f"{name!r} is not an IANA time zone (such as Europe/Rome)",
             errors=[FieldError(field, "not an IANA time zone", "unknown_timezone")],

@@ -128,7 +128,10 @@ async def _of_parent(
     parent_id: str,
     *,
     lock: bool = False,
+    refresh: bool = False,
 ) -> list[ContentVariant]:
+    """The parent's variants, oldest first; ``lock`` holds their rows, ``refresh`` reads
+    them again over what the session holds (after a bulk UPDATE)."""
     query = (
         select(ContentVariant)
         .where(
@@ -140,6 +143,8 @@ async def _of_parent(
     )
     if lock:
         query = query.with_for_update()
+    if refresh:
+        query = query.execution_options(populate_existing=True)
     return list((await session.execute(query)).scalars())
 
 
@@ -237,23 +242,7 @@ async def set_split(
             )
             .execution_options(synchronize_session=False)
         )
-    return await _refreshed(session, account_id, split.parent_content_type, parent_id)
-
-
-async def _refreshed(
-    session: AsyncSession, account_id: uuid.UUID, parent_type: str, parent_id: str
-) -> list[ContentVariant]:
-    query = (
-        select(ContentVariant)
-        .where(
-            ContentVariant.account_id == account_id,
-            ContentVariant.parent_content_type == parent_type,
-            ContentVariant.parent_content_id == parent_id,
-        )
-        .order_by(ContentVariant.created_at, ContentVariant.id)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.execute(query)).scalars())
+    return await _of_parent(session, account_id, split.parent_content_type, parent_id, refresh=True)
 
 
 async def record_counts(

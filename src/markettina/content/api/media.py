@@ -25,7 +25,6 @@ from ..errors import BadDownloadLink, MediaNotFound
 from ..media_inspection import ALLOWED_TYPES, THUMBNAIL_TYPE
 from ..media_library import Details, UploadRules
 from ..media_quota import QuotaRules, storage_use
-from ..media_receiving import received_upload, refuse_oversized
 from ..media_storage import (
     DownloadRequest,
     StoredObjectMissing,
@@ -45,6 +44,7 @@ from ..schemas.media import (
     MediaUpdate,
     Variant,
 )
+from ..upload_receiving import received_upload, refuse_oversized
 
 router = APIRouter(prefix="/media", tags=["content"])
 

@@ -7,18 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from markettina.identity.public import Actor, Transaction, require
-from markettina.kernel.errors import FieldError, MarkettinaError, ValidationFailed
-from markettina.kernel.web.multipart import (
-    MultipartReader,
-    PartData,
-    PartEnd,
-    PartStart,
-    boundary_of,
-)
+from markettina.kernel.errors import FieldError, ValidationFailed
 
 from .. import post_import
 from ..import_rows import MAX_FILE_BYTES, MAX_ROWS, UnreadableFile
 from ..schemas.imports import ImportReportOut, RefusedRow
+from ..upload_receiving import received_upload
 
 router = APIRouter(prefix="/post-imports", tags=["posts"])
 
@@ -31,6 +25,7 @@ _IMPORT_BODY: dict[str, Any] = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
+                "additionalProperties": False,
                 "properties": {
                     "file": {
                         "type": "string",
@@ -42,14 +37,6 @@ _IMPORT_BODY: dict[str, Any] = {
         }
     },
 }
-
-
-class FileTooLarge(MarkettinaError):
-    status, code, title = 413, "import_too_large", "Payload too large"
-
-
-class NotMultipart(MarkettinaError):
-    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
 @router.post(
@@ -77,8 +64,12 @@ async def import_posts(
         Query(alias="format", description="Default: from the file's name or type."),
     ] = None,
 ) -> ImportReportOut:  # fmt: skip
-    data, filename, content_type = await _file_part(request)
-    fmt = file_format or _format_of(filename, content_type)
+    async with received_upload(
+        request.stream(), request.headers.get("content-type"), max_bytes=MAX_FILE_BYTES,
+        text_fields=(),
+    ) as upload:  # fmt: skip
+        data = upload.path.read_bytes()
+    fmt = file_format or _format_of(upload.filename, upload.declared_type)
     try:
         report = await post_import.import_posts(session, actor=actor, data=data, fmt=fmt, mode=mode)
     except UnreadableFile as exc:
@@ -89,34 +80,6 @@ async def import_posts(
         mode=report.mode, rows=report.rows, imported=report.imported, post_ids=report.post_ids,
         refused=[RefusedRow.model_validate(p) for p in report.refused],
     )  # fmt: skip
-
-
-async def _file_part(request: Request) -> tuple[bytes, str | None, str | None]:
-    boundary = boundary_of(request.headers.get("content-type"))
-    if boundary is None:
-        raise NotMultipart("send the file as multipart/form-data, in a part named file")
-    reader = MultipartReader(boundary)
-    found: bytearray | None = None
-    current: str | None = None
-    filename = content_type = None
-    async for chunk in request.stream():
-        for event in reader.feed(chunk):
-            if isinstance(event, PartStart):
-                current = event.name
-                if current == "file":
-                    found, filename, content_type = bytearray(), event.filename, event.content_type
-            elif isinstance(event, PartData) and current == "file" and found is not None:
-                found += event.data
-                if len(found) > MAX_FILE_BYTES:
-                    raise FileTooLarge(f"the file is over {MAX_FILE_BYTES // (1024 * 1024)} MB")
-            elif isinstance(event, PartEnd):
-                current = None
-    reader.close()
-    if found is None:
-        raise ValidationFailed(
-            "no file part", errors=[FieldError("body.file", "required", "missing")]
-        )
-    return bytes(found), filename, content_type
 
 
 def _format_of(filename: str | None, content_type: str | None) -> str:

@@ -1,6 +1,7 @@
-"""Receiving an upload: the multipart body streamed to a temporary file, counted as it
-comes, and refused (413) the moment the file passes the size limit; the few text fields
-beside it kept in memory, each bounded."""
+"""Receiving an upload (a media file, a file of posts to import): the multipart body
+streamed to a temporary file, counted as it comes, and refused (413) the moment the file
+passes the size limit; the few text fields the route takes beside it kept in memory, each
+bounded, and any other part refused."""
 
 from __future__ import annotations
 
@@ -67,18 +68,28 @@ def refuse_oversized(content_length: str | None, *, max_bytes: int) -> None:
 
 @asynccontextmanager
 async def received_upload(
-    body: AsyncIterator[bytes], content_type: str | None, *, max_bytes: int
+    body: AsyncIterator[bytes],
+    content_type: str | None,
+    *,
+    max_bytes: int,
+    text_fields: tuple[str, ...] = TEXT_FIELDS,
 ) -> AsyncIterator[ReceivedUpload]:
-    """The upload in a temporary folder, removed when the block ends."""
+    """The upload in a temporary folder, removed when the block ends; ``text_fields``: the
+    parts besides the file the route takes (the media library's by default)."""
     boundary = boundary_of(content_type)
     if boundary is None:
         raise NotMultipart()
     with tempfile.TemporaryDirectory(prefix="markettina-upload-") as folder:
-        yield await _receive(body, MultipartReader(boundary), Path(folder), max_bytes)
+        reader = MultipartReader(boundary)
+        yield await _receive(body, reader, Path(folder), max_bytes, text_fields)
 
 
 async def _receive(
-    body: AsyncIterator[bytes], reader: MultipartReader, folder: Path, max_bytes: int
+    body: AsyncIterator[bytes],
+    reader: MultipartReader,
+    folder: Path,
+    max_bytes: int,
+    text_fields: tuple[str, ...],
 ) -> ReceivedUpload:
     target = folder / "original"
     upload: ReceivedUpload | None = None
@@ -106,7 +117,7 @@ async def _receive(
                             filename=(event.filename or "upload").strip() or "upload",
                             declared_type=event.content_type,
                         )
-                    elif event.name not in TEXT_FIELDS:
+                    elif event.name not in text_fields:
                         raise _invalid(f"body.{event.name}", "unknown field", "extra_forbidden")
                 elif isinstance(event, PartData):
                     assert current is not None
