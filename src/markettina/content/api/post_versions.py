@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from markettina.identity.public import Actor, Transaction, not_plain, require
 from markettina.kernel.pagination import Cursor, Limit, Page
-from markettina.kernel.web.if_match import IfMatch, version_required
+from markettina.kernel.web.if_match import IfMatch, version_read, version_required
 from markettina.kernel.web.openapi import problems
 
 from .. import post_versions
@@ -102,11 +102,14 @@ async def restore_version(
     body: PostRestore | None = None,
     if_match: IfMatch = None,
 ) -> ScheduledPostOut:
-    await post_versions.get_version(  # 404 before 422
-        session, actor=actor, post_id=post_id, number=version_number
-    )
+    sent = body.version if body else None
+    version = version_read(if_match, sent, "post")
+    if version is None:  # an unknown post or version is 404 before a missing version is 422
+        await post_versions.get_version(
+            session, actor=actor, post_id=post_id, number=version_number
+        )
+        version = version_required(if_match, sent, "post")
     post = await post_versions.restore_version(
-        session, actor=actor, post_id=post_id, number=version_number,
-        expected_version=version_required(if_match, body.version if body else None, "post"),
-    )  # fmt: skip
+        session, actor=actor, post_id=post_id, number=version_number, expected_version=version
+    )
     return await post_out(session, post, response)

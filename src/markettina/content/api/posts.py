@@ -158,11 +158,13 @@ async def edit_post(
     response: Response,
     if_match: IfMatch = None,
 ) -> ScheduledPostOut:
-    await post_drafts.get_post(session, actor=actor, post_id=post_id)  # 404 before 422
+    version = version_read(if_match, body.version, "post")
+    if version is None:  # an unknown post is 404 before a missing version is 422
+        await post_drafts.get_post(session, actor=actor, post_id=post_id)
+        version = version_required(if_match, body.version, "post")
     post = await post_drafts.edit_post(
         session, actor=actor, post_id=post_id, changes=body.changes(),
-        expected_version=version_required(if_match, body.version, "post"),
-        change_summary=body.change_summary,
+        expected_version=version, change_summary=body.change_summary,
     )  # fmt: skip
     return await post_out(session, post, response)
 
